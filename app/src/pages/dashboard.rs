@@ -1,0 +1,104 @@
+//! The dashboard: node information and entity counts, with a refresh that works once the page is hydrated.
+
+use leptos::prelude::*;
+
+use crate::dashboard::{Dashboard, get_dashboard};
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let refreshes = RwSignal::new(0u32);
+    let dashboard = Resource::new(move || refreshes.get(), |_| get_dashboard());
+    // Effects only run in the browser, so this flips once hydration has wired up the page.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    view! {
+        <section class="dashboard" data-hydrated=move || hydrated.get().to_string()>
+            <div class="page-title">
+                <h1>"Dashboard"</h1>
+                <button
+                    type="button"
+                    class="refresh"
+                    disabled=move || !hydrated.get()
+                    on:click=move |_| refreshes.update(|n| *n += 1)
+                >
+                    "Refresh"
+                </button>
+                <span class="refreshed" aria-live="polite">
+                    {move || match refreshes.get() {
+                        0 => String::new(),
+                        1 => "Refreshed once".to_string(),
+                        n => format!("Refreshed {n} times"),
+                    }}
+                </span>
+            </div>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match dashboard.await {
+                        Ok(data) => view! { <DashboardView data/> }.into_any(),
+                        Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn DashboardView(data: Dashboard) -> impl IntoView {
+    let database_status = if data.database_reachable { "reachable" } else { "unreachable" };
+    view! {
+        <div class="cards">
+            <article class="card node">
+                <h2>"Node"</h2>
+                <dl>
+                    <dt>"Hostname"</dt>
+                    <dd class="hostname">{data.hostname}</dd>
+                    <dt>"Node ID"</dt>
+                    <dd class="node-id"><code>{data.node_id}</code></dd>
+                    <dt>"Version"</dt>
+                    <dd class="version">
+                        {format!("Gatehouse {} (Kong {} compatible)", data.version, data.kong_version)}
+                    </dd>
+                    <dt>"Database"</dt>
+                    <dd class="database">{format!("{} ({database_status})", data.database)}</dd>
+                    <dt>"Configuration version"</dt>
+                    <dd class="config-version">{data.config_version}</dd>
+                </dl>
+            </article>
+            <article class="card listeners">
+                <h2>"Listeners"</h2>
+                <table>
+                    <thead><tr><th scope="col">"Setting"</th><th scope="col">"Addresses"</th></tr></thead>
+                    <tbody>
+                        {data
+                            .listeners
+                            .into_iter()
+                            .map(|l| view! { <tr><td><code>{l.setting}</code></td><td>{l.addresses.join(", ")}</td></tr> })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </article>
+            <article class="card counts">
+                <h2>"Configuration"</h2>
+                <table>
+                    <thead><tr><th scope="col">"Entity"</th><th scope="col">"Count"</th></tr></thead>
+                    <tbody>
+                        {data
+                            .counts
+                            .into_iter()
+                            .map(|c| {
+                                view! {
+                                    <tr data-kind=c.kind.as_str()>
+                                        <td>{c.kind.label()}</td>
+                                        <td class="count">{c.count}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </article>
+        </div>
+    }
+}

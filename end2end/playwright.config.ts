@@ -1,0 +1,47 @@
+// Playwright drives Debian's chromium (`npx playwright install` cannot download browsers here).
+// The web server is the real gatehouse binary (GATEHOUSE_BIN, built by ./scripts/build) on a temporary prefix.
+import { defineConfig } from '@playwright/test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const bin = resolve(__dirname, process.env.GATEHOUSE_BIN ?? '../target/debug/gatehouse');
+const guiPort = Number(process.env.GATEHOUSE_E2E_GUI_PORT ?? 41338);
+const prefix = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
+const baseURL = `http://127.0.0.1:${guiPort}`;
+
+export default defineConfig({
+  testDir: './tests',
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  timeout: 30_000,
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ],
+    },
+  },
+  webServer: {
+    command: [
+      `"${bin}" start`,
+      `--prefix "${prefix}"`,
+      `--admin_gui_listen 127.0.0.1:${guiPort}`,
+      // Port 0: the system picks free ports, so these never collide with anything on the machine.
+      '--admin_listen 127.0.0.1:0',
+      '--proxy_listen "127.0.0.1:0, 127.0.0.1:0 ssl"',
+      '--oxd_listen "127.0.0.1:0 ssl"',
+    ].join(' '),
+    url: baseURL,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  },
+});

@@ -1,0 +1,20 @@
+//! Gatehouse's proxy crate.
+//!
+//! [`model`] is always built: serde-only types shared by the Admin API, the admin UI (compiled to wasm) and
+//! the engine. Everything else sits behind the default `engine` feature: TLS, the listener loop and the
+//! gateway service that answers client traffic from the current configuration snapshot.
+
+pub mod model;
+
+#[cfg(feature = "engine")]
+pub mod gateway;
+#[cfg(feature = "engine")]
+pub mod listener;
+#[cfg(feature = "engine")]
+pub mod tls;
+
+/// Gatehouse's own version (`gatehouse/<version>` in `Server`, `GET /` → `gatehouse.version`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The Kong version Gatehouse is compatible with; clients such as decK and Konga gate features on it.
+pub const KONG_COMPAT_VERSION: &str = "2.2.1";

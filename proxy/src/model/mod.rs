@@ -1,0 +1,9 @@
+//! The typed model shared by every part of Gatehouse: entity kinds, error bodies and node information.
+//!
+//! This module is serde-only so that it compiles to `wasm32-unknown-unknown` for the admin UI.
+
+mod entity;
+mod error;
+
+pub use entity::EntityKind;
+pub use error::MessageBody;

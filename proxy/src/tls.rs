@@ -1,0 +1,122 @@
+//! TLS for the listeners: the default certificate (generated once and kept in the prefix until certificates
+//! are configured) and the rustls server configuration (TLS 1.2+, ALPN h2 and http/1.1).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::ServerConfig;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+pub use tokio_rustls::TlsAcceptor;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read or write {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path} holds no usable PEM {what}: {detail}")]
+    Pem { path: PathBuf, what: &'static str, detail: String },
+    #[error("cannot generate the self-signed certificate: {0}")]
+    Generate(#[from] rcgen::Error),
+    #[error("invalid certificate or key: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+/// A certificate chain with its private key, as rustls wants them.
+#[derive(Debug)]
+pub struct CertifiedKey {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+}
+
+impl Clone for CertifiedKey {
+    fn clone(&self) -> Self {
+        CertifiedKey { chain: self.chain.clone(), key: self.key.clone_key() }
+    }
+}
+
+impl CertifiedKey {
+    /// Loads a PEM certificate chain and a PEM private key.
+    pub fn from_pem_files(cert: &Path, key: &Path) -> Result<Self, TlsError> {
+        let chain = CertificateDer::pem_file_iter(cert)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| TlsError::Pem { path: cert.into(), what: "certificate", detail: e.to_string() })?;
+        if chain.is_empty() {
+            return Err(TlsError::Pem { path: cert.into(), what: "certificate", detail: "empty file".into() });
+        }
+        let key = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::Pem {
+            path: key.into(),
+            what: "private key",
+            detail: e.to_string(),
+        })?;
+        Ok(CertifiedKey { chain, key })
+    }
+
+    /// The default certificate kept in `dir` (`gatehouse-default.crt` / `.key`), generated self-signed for
+    /// `names` at the first start and reused afterwards so clients can pin it across restarts.
+    pub fn load_or_generate_default(dir: &Path, names: &[String]) -> Result<Self, TlsError> {
+        let cert_path = dir.join("gatehouse-default.crt");
+        let key_path = dir.join("gatehouse-default.key");
+        if !(cert_path.exists() && key_path.exists()) {
+            std::fs::create_dir_all(dir).map_err(|source| TlsError::Io { path: dir.into(), source })?;
+            let generated = rcgen::generate_simple_self_signed(names.to_vec())?;
+            write_file(&cert_path, generated.cert.pem().as_bytes(), 0o644)?;
+            write_file(&key_path, generated.key_pair.serialize_pem().as_bytes(), 0o600)?;
+        }
+        CertifiedKey::from_pem_files(&cert_path, &key_path)
+    }
+}
+
+fn write_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), TlsError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |source| TlsError::Io { path: path.into(), source };
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(path).map_err(io)?;
+    file.write_all(contents).map_err(io)
+}
+
+/// The rustls configuration of an `ssl` listener serving `cert`: TLS 1.2 and 1.3, ALPN h2 then http/1.1.
+pub fn server_config(cert: &CertifiedKey) -> Result<Arc<ServerConfig>, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_single_cert(cert.chain.clone(), cert.key.clone_key())?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// The acceptor of `ssl` listeners serving `cert`.
+pub fn acceptor(cert: &CertifiedKey) -> Result<TlsAcceptor, TlsError> {
+    Ok(TlsAcceptor::from(server_config(cert)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_certificate_is_generated_once_and_then_reused() {
+        let dir = std::env::temp_dir().join(format!("gatehouse-tls-{}", uuid::Uuid::new_v4()));
+        let first = CertifiedKey::load_or_generate_default(&dir, &["localhost".into()]).unwrap();
+        let second = CertifiedKey::load_or_generate_default(&dir, &["localhost".into()]).unwrap();
+        assert_eq!(first.chain, second.chain);
+        server_config(&first).unwrap();
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(dir.join("gatehouse-default.key")).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600, "the private key must not be readable by others");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn garbage_pem_is_reported_with_its_path() {
+        let dir = std::env::temp_dir().join(format!("gatehouse-tls-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cert = dir.join("c.pem");
+        std::fs::write(&cert, "not a certificate").unwrap();
+        let err = CertifiedKey::from_pem_files(&cert, &dir.join("k.pem")).unwrap_err();
+        assert!(err.to_string().contains("c.pem"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

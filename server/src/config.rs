@@ -1,0 +1,289 @@
+//! Node configuration, the way Kong users know it: a TOML file with Kong-style keys, each key overridable by
+//! an environment variable `GATEHOUSE_<KEY>` and by a command-line flag `--<key> VALUE`, in that order of
+//! precedence (flag over environment over file over default).
+
+use std::path::{Path, PathBuf};
+
+use proxy::listener::{ListenSpec, parse_listen};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid configuration file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("unknown configuration key '{0}' (keys are listed in README.md under Configuration)")]
+    UnknownKey(String),
+    #[error("invalid value for '{key}' from {origin}: {message}")]
+    Value { key: String, origin: String, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    #[error("flag '{0}' needs a value")]
+    MissingValue(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Database {
+    Sqlite,
+    Postgres,
+}
+
+impl Database {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Database::Sqlite => "sqlite",
+            Database::Postgres => "postgres",
+        }
+    }
+}
+
+/// Kong's log levels; `notice` (Kong's default) and the levels above `error` map onto tracing's nearest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Notice,
+    Warn,
+    Error,
+    Crit,
+    Alert,
+    Emerg,
+}
+
+impl LogLevel {
+    pub fn tracing_directive(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info | LogLevel::Notice => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error | LogLevel::Crit | LogLevel::Alert | LogLevel::Emerg => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Every node setting. Field names are the configuration keys.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Data directory: the SQLite database, the default certificate, generated keys.
+    pub prefix: PathBuf,
+    pub proxy_listen: String,
+    pub admin_listen: String,
+    pub admin_gui_listen: String,
+    /// Where the admin UI's compiled assets (`pkg/`, static files) are; empty = `site/` next to the binary's
+    /// folder (`target/site` for a cargo build).
+    pub admin_gui_assets: String,
+    pub oxd_listen: String,
+    /// Callers allowed on the oxd API (oxd's `bind_ip_addresses`): empty = loopback only, `*` = anyone.
+    pub oxd_bind_ip_addresses: String,
+    pub database: Database,
+    /// SQLite file; empty = `<prefix>/gatehouse.db`.
+    pub sqlite_path: String,
+    pub pg_host: String,
+    pub pg_port: u16,
+    pub pg_user: String,
+    pub pg_password: String,
+    pub pg_database: String,
+    /// Milliseconds to wait for a database connection.
+    pub pg_timeout: u64,
+    pub pg_max_connections: u32,
+    pub log_level: LogLevel,
+    pub log_format: LogFormat,
+    /// Addresses and CIDR blocks whose `X-Forwarded-*` / `X-Real-IP` headers are believed.
+    pub trusted_ips: String,
+    /// Default certificate of `ssl` listeners (PEM paths); empty = a self-signed one kept in the prefix.
+    pub ssl_cert: String,
+    pub ssl_cert_key: String,
+    /// Seconds in-flight requests may take to finish after SIGINT/SIGTERM.
+    pub shutdown_timeout: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            prefix: PathBuf::from("/usr/local/gatehouse"),
+            proxy_listen: "0.0.0.0:80, 0.0.0.0:443 ssl".into(),
+            admin_listen: "127.0.0.1:8001".into(),
+            admin_gui_listen: "127.0.0.1:1338".into(),
+            admin_gui_assets: String::new(),
+            oxd_listen: "127.0.0.1:8443 ssl".into(),
+            oxd_bind_ip_addresses: String::new(),
+            database: Database::Sqlite,
+            sqlite_path: String::new(),
+            pg_host: "127.0.0.1".into(),
+            pg_port: 5432,
+            pg_user: "gatehouse".into(),
+            pg_password: String::new(),
+            pg_database: "gatehouse".into(),
+            pg_timeout: 5000,
+            pg_max_connections: 10,
+            log_level: LogLevel::Notice,
+            log_format: LogFormat::Text,
+            trusted_ips: String::new(),
+            ssl_cert: String::new(),
+            ssl_cert_key: String::new(),
+            shutdown_timeout: 10,
+        }
+    }
+}
+
+/// Keys whose values never leave the process (`GET /` shows `******`, logs never print them).
+const SECRET_KEYS: &[&str] = &["pg_password"];
+
+impl Config {
+    /// Loads the configuration: defaults, then `file`, then `GATEHOUSE_*` variables from `env`, then `flags`
+    /// (`--key value` or `--key=value`; dashes and underscores are interchangeable in key names).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        flags: &[String],
+    ) -> Result<Config, ConfigError> {
+        let defaults = toml::Table::try_from(Config::default()).expect("the default configuration is TOML");
+        let mut table = match file {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Parse { path: path.into(), message: e.message().to_string() })?
+            }
+            None => toml::Table::new(),
+        };
+        if let Some(unknown) = table.keys().find(|key| !defaults.contains_key(*key)) {
+            return Err(ConfigError::UnknownKey(unknown.clone()));
+        }
+        for (name, value) in env {
+            if let Some(key) = name.strip_prefix("GATEHOUSE_") {
+                let key = key.to_ascii_lowercase();
+                // Variables the test harness and tools set for themselves are not configuration keys.
+                if defaults.contains_key(&key) {
+                    let typed = typed_value(&defaults, &key, &value, &format!("environment variable {name}"))?;
+                    table.insert(key, typed);
+                }
+            }
+        }
+        for (key, value) in parse_flags(flags)? {
+            if !defaults.contains_key(&key) {
+                return Err(ConfigError::UnknownKey(key));
+            }
+            let typed = typed_value(&defaults, &key, &value, &format!("flag --{key}"))?;
+            table.insert(key, typed);
+        }
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks everything that can be checked without binding or connecting.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (key, _) in self.listen_settings() {
+            self.listeners(key)?;
+        }
+        if self.prefix.as_os_str().is_empty() {
+            return Err(ConfigError::Invalid("'prefix' must not be empty".into()));
+        }
+        if self.ssl_cert.is_empty() != self.ssl_cert_key.is_empty() {
+            return Err(ConfigError::Invalid("'ssl_cert' and 'ssl_cert_key' must be set together".into()));
+        }
+        if self.database == Database::Postgres && self.pg_host.is_empty() {
+            return Err(ConfigError::Invalid("'pg_host' must be set when 'database' is 'postgres'".into()));
+        }
+        Ok(())
+    }
+
+    /// The listen settings, by key, in the order listeners start.
+    pub fn listen_settings(&self) -> [(&'static str, &str); 4] {
+        [
+            ("admin_listen", &self.admin_listen),
+            ("admin_gui_listen", &self.admin_gui_listen),
+            ("oxd_listen", &self.oxd_listen),
+            ("proxy_listen", &self.proxy_listen),
+        ]
+    }
+
+    /// The parsed entries of the listen setting `key`.
+    pub fn listeners(&self, key: &str) -> Result<Vec<ListenSpec>, ConfigError> {
+        let value = self
+            .listen_settings()
+            .into_iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v)
+            .ok_or_else(|| ConfigError::UnknownKey(key.into()))?;
+        parse_listen(value).map_err(|message| ConfigError::Value {
+            key: key.into(),
+            origin: "the configuration".into(),
+            message,
+        })
+    }
+
+    pub fn sqlite_file(&self) -> PathBuf {
+        if self.sqlite_path.is_empty() { self.prefix.join("gatehouse.db") } else { PathBuf::from(&self.sqlite_path) }
+    }
+
+    pub fn ssl_dir(&self) -> PathBuf {
+        self.prefix.join("ssl")
+    }
+
+    /// The configuration as `GET /` shows it: Kong's key names, list settings as arrays, secrets masked.
+    pub fn public_view(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).expect("the configuration serializes");
+        let map = value.as_object_mut().expect("the configuration is an object");
+        for key in SECRET_KEYS {
+            if map.get(*key).and_then(|v| v.as_str()).is_some_and(|v| !v.is_empty()) {
+                map.insert((*key).into(), "******".into());
+            }
+        }
+        for (key, setting) in self.listen_settings() {
+            let entries: Vec<String> = setting.split(',').map(|s| s.trim().to_string()).collect();
+            map.insert(key.into(), entries.into());
+        }
+        value
+    }
+}
+
+/// Splits `--key value` / `--key=value` pairs, normalising dashes in the key to underscores.
+fn parse_flags(flags: &[String]) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut pairs = Vec::new();
+    let mut iter = flags.iter();
+    while let Some(flag) = iter.next() {
+        let Some(body) = flag.strip_prefix("--") else {
+            return Err(ConfigError::Invalid(format!("unexpected argument '{flag}' (settings are --key value)")));
+        };
+        let (key, value) = match body.split_once('=') {
+            Some((key, value)) => (key.to_string(), value.to_string()),
+            None => (body.to_string(), iter.next().ok_or_else(|| ConfigError::MissingValue(flag.clone()))?.clone()),
+        };
+        pairs.push((key.replace('-', "_"), value));
+    }
+    Ok(pairs)
+}
+
+/// Types a string from the environment or the command line by the default value's TOML type.
+fn typed_value(defaults: &toml::Table, key: &str, raw: &str, origin: &str) -> Result<toml::Value, ConfigError> {
+    let invalid = |message: String| ConfigError::Value { key: key.into(), origin: origin.into(), message };
+    Ok(match defaults.get(key) {
+        Some(toml::Value::Integer(_)) => {
+            toml::Value::Integer(raw.trim().parse().map_err(|_| invalid(format!("'{raw}' is not an integer")))?)
+        }
+        Some(toml::Value::Boolean(_)) => toml::Value::Boolean(match raw.trim() {
+            "on" | "true" => true,
+            "off" | "false" => false,
+            _ => return Err(invalid(format!("'{raw}' is not on/off"))),
+        }),
+        _ => toml::Value::String(raw.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,94 @@
+//! `gatehouse`: start the gateway, check a configuration file, print the version.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use server::config::Config;
+
+/// Read when no `--config` is given and the file exists, as Kong reads /etc/kong/kong.conf.
+const DEFAULT_CONFIG_FILE: &str = "/etc/gatehouse/gatehouse.toml";
+
+#[derive(Parser)]
+#[command(
+    name = "gatehouse",
+    about = "Gatehouse: a Kong-compatible security API gateway with Gluu's OAuth, UMA and OpenID Connect plugins"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start Gatehouse (the default command). Any setting can follow as `--KEY VALUE`.
+    Start {
+        /// TOML configuration file.
+        #[arg(short, long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Settings that override the file and the environment, e.g. `--admin_listen 127.0.0.1:9001`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "--KEY VALUE")]
+        settings: Vec<String>,
+    },
+    /// Check a configuration file (with the environment and any `--KEY VALUE` settings) and exit.
+    Check {
+        /// TOML configuration file.
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "--KEY VALUE")]
+        settings: Vec<String>,
+    },
+    /// Print the version.
+    Version,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Start { config: None, settings: Vec::new() });
+    match command {
+        Command::Version => {
+            say(&format!("Gatehouse {} (Kong {} compatible)", proxy::VERSION, proxy::KONG_COMPAT_VERSION));
+            ExitCode::SUCCESS
+        }
+        Command::Check { file, settings } => match load(file.as_deref(), &settings) {
+            Ok(_) => {
+                let source = file.map(|f| f.display().to_string()).unwrap_or_else(|| "the defaults".into());
+                say(&format!("configuration at {source} is valid"));
+                ExitCode::SUCCESS
+            }
+            Err(error) => fail(&error),
+        },
+        Command::Start { config, settings } => {
+            let config = match load(config.as_deref(), &settings) {
+                Ok(config) => config,
+                Err(error) => return fail(&error),
+            };
+            server::logging::init(&config);
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(error) => return fail(&format!("cannot start the runtime: {error}")),
+            };
+            match runtime.block_on(server::runtime::run(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => fail(&error),
+            }
+        }
+    }
+}
+
+fn load(file: Option<&Path>, settings: &[String]) -> Result<Config, String> {
+    let default = Path::new(DEFAULT_CONFIG_FILE);
+    let file = file.or_else(|| default.exists().then_some(default));
+    Config::load(file, std::env::vars(), settings).map_err(|e| e.to_string())
+}
+
+#[expect(clippy::print_stdout, reason = "the answer of a CLI command")]
+fn say(line: &str) {
+    println!("{line}");
+}
+
+/// One line on stderr and a failure exit: no panic, no backtrace.
+fn fail(error: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("Error: {error}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,38 @@
+//! This node: its identity for this process run and the shared state every listener reads.
+
+use std::sync::Arc;
+
+use proxy::listener::ListenerStats;
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::store::Store;
+
+/// What the listeners share. Built once at start.
+pub struct Node {
+    /// Random per process start, as Kong's `node_id`.
+    pub id: Uuid,
+    pub hostname: String,
+    /// Unix seconds.
+    pub started_at: i64,
+    pub config: Config,
+    pub store: Arc<Store>,
+    /// Counters of the proxy listeners (`GET /status` → `server`).
+    pub proxy_stats: Arc<ListenerStats>,
+}
+
+impl Node {
+    pub fn new(config: Config, store: Arc<Store>) -> Node {
+        Node {
+            id: Uuid::new_v4(),
+            hostname: gethostname::gethostname().to_string_lossy().into_owned(),
+            started_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0),
+            config,
+            store,
+            proxy_stats: Arc::new(ListenerStats::default()),
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! `gatehouse start`: opens the store, binds every listener (all or nothing), serves them on one tokio
+//! runtime, keeps the proxy's snapshot in step with the configuration version, and shuts down gracefully on
+//! SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use proxy::gateway::{Gateway, Snapshot};
+use proxy::listener::{ListenSpec, ListenerStats, ServeOptions, WithConnInfo, serve, stopped};
+use proxy::tls::{CertifiedKey, TlsAcceptor, TlsError, acceptor};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::config::{Config, ConfigError};
+use crate::node::Node;
+use crate::oxd_api::CallerAllowList;
+use crate::store::{Store, StoreError};
+use crate::{admin_api, admin_gui, oxd_api};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot set up TLS for the {listener} listener: {source}")]
+    Tls { listener: &'static str, source: TlsError },
+    #[error(transparent)]
+    Bind(Box<BindError>),
+    #[error("invalid oxd_bind_ip_addresses: {0}")]
+    OxdAllowList(String),
+    #[error("cannot install the signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+/// A listener address that cannot be bound, with the setting to change.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the {listener} listener cannot listen on {addr}: {reason}{hint}; change '{key}' in the configuration \
+     (or set GATEHOUSE_{upper_key})"
+)]
+pub struct BindError {
+    listener: &'static str,
+    key: &'static str,
+    upper_key: String,
+    addr: SocketAddr,
+    reason: String,
+    hint: &'static str,
+}
+
+/// The four kinds of listener, each with its setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Admin,
+    AdminGui,
+    Oxd,
+    Proxy,
+}
+
+impl Role {
+    fn from_key(key: &str) -> Role {
+        match key {
+            "admin_listen" => Role::Admin,
+            "admin_gui_listen" => Role::AdminGui,
+            "oxd_listen" => Role::Oxd,
+            _ => Role::Proxy,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Role::Admin => "Admin API",
+            Role::AdminGui => "admin UI",
+            Role::Oxd => "oxd API",
+            Role::Proxy => "proxy",
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Role::Admin => "admin_listen",
+            Role::AdminGui => "admin_gui_listen",
+            Role::Oxd => "oxd_listen",
+            Role::Proxy => "proxy_listen",
+        }
+    }
+}
+
+struct Bound {
+    role: Role,
+    spec: ListenSpec,
+    listener: TcpListener,
+}
+
+/// Runs Gatehouse until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> Result<(), StartError> {
+    let (stop, stopped) = watch::channel(false);
+    let mut signals = Signals::install().map_err(StartError::Signals)?;
+    let running = start(config, stopped).await?;
+    signals.recv().await;
+    tracing::info!("shutting down: no new connections, waiting for in-flight requests");
+    let _ = stop.send(true);
+    running.wait().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// A started node: its listener tasks and the node state.
+pub struct Running {
+    pub node: Arc<Node>,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    /// Waits until every listener has drained (each bounded by `shutdown_timeout`).
+    pub async fn wait(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Opens the store, binds every listener and starts serving; returns once all listeners accept connections.
+pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Running, StartError> {
+    config.validate()?;
+    let store = Arc::new(Store::open(&config).await?);
+    let mut bound = Vec::new();
+    for (key, _) in config.listen_settings() {
+        let role = Role::from_key(key);
+        for spec in config.listeners(key)? {
+            bound.push(bind(role, spec).await?);
+        }
+    }
+    let tls = if bound.iter().any(|b| b.spec.ssl) { Some(tls_acceptor(&config)?) } else { None };
+    let allow_list = Arc::new(CallerAllowList::parse(&config.oxd_bind_ip_addresses).map_err(StartError::OxdAllowList)?);
+    let options =
+        ServeOptions { shutdown_grace: Duration::from_secs(config.shutdown_timeout), ..ServeOptions::default() };
+
+    let node = Arc::new(Node::new(config, store.clone()));
+    let gateway = Gateway::new(Snapshot { config_version: store.config_version() });
+    let admin = admin_api::service(node.clone());
+    let gui = admin_gui::router(node.clone());
+    let oxd = oxd_api::router(allow_list);
+
+    let mut tasks = JoinSet::new();
+    tasks.spawn(follow_configuration(store.subscribe(), gateway.clone(), shutdown.clone()));
+    for Bound { role, spec, listener } in bound {
+        let acceptor = if spec.ssl { tls.clone() } else { None };
+        tracing::info!(listener = role.name(), address = %spec, "listening");
+        let shutdown = shutdown.clone();
+        let options = options.clone();
+        match role {
+            Role::Proxy => {
+                let gateway = gateway.clone();
+                let stats = node.proxy_stats.clone();
+                tasks.spawn(serve(listener, acceptor, move |conn| gateway.service(conn), stats, shutdown, options));
+            }
+            Role::Admin => {
+                let admin = admin.clone();
+                tasks.spawn(serve(
+                    listener,
+                    acceptor,
+                    move |conn| WithConnInfo::new(admin.clone(), conn),
+                    stats(),
+                    shutdown,
+                    options,
+                ));
+            }
+            Role::AdminGui => {
+                let gui = gui.clone();
+                tasks.spawn(serve(
+                    listener,
+                    acceptor,
+                    move |conn| WithConnInfo::new(gui.clone(), conn),
+                    stats(),
+                    shutdown,
+                    options,
+                ));
+            }
+            Role::Oxd => {
+                let oxd = oxd.clone();
+                tasks.spawn(serve(
+                    listener,
+                    acceptor,
+                    move |conn| WithConnInfo::new(oxd.clone(), conn),
+                    stats(),
+                    shutdown,
+                    options,
+                ));
+            }
+        }
+    }
+    tracing::info!(node_id = %node.id, version = proxy::VERSION, database = node.config.database.as_str(), "Gatehouse started");
+    Ok(Running { node, tasks })
+}
+
+fn stats() -> Arc<ListenerStats> {
+    Arc::new(ListenerStats::default())
+}
+
+/// Rebuilds the proxy snapshot whenever the configuration version changes.
+async fn follow_configuration(
+    mut versions: watch::Receiver<i64>,
+    gateway: Gateway,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = stopped(&mut shutdown) => return,
+            changed = versions.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let version = *versions.borrow_and_update();
+                gateway.install(Snapshot { config_version: version });
+                tracing::debug!(version, "proxy snapshot installed");
+            }
+        }
+    }
+}
+
+async fn bind(role: Role, spec: ListenSpec) -> Result<Bound, StartError> {
+    match TcpListener::bind(spec.addr).await {
+        Ok(listener) => {
+            // Port 0 asks the system for a free port; report and serve the real one.
+            let addr = listener.local_addr().unwrap_or(spec.addr);
+            Ok(Bound { role, spec: ListenSpec { addr, ..spec }, listener })
+        }
+        Err(error) => {
+            let hint = match error.kind() {
+                std::io::ErrorKind::PermissionDenied if spec.addr.port() < 1024 => {
+                    " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+                }
+                std::io::ErrorKind::AddrInUse => " (another process already uses this port)",
+                _ => "",
+            };
+            Err(StartError::Bind(Box::new(BindError {
+                listener: role.name(),
+                key: role.key(),
+                upper_key: role.key().to_ascii_uppercase(),
+                addr: spec.addr,
+                reason: io_reason(&error),
+                hint,
+            })))
+        }
+    }
+}
+
+/// The OS's description of an I/O error without Rust's "(os error N)" suffix.
+fn io_reason(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    match text.find(" (os error") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+fn tls_acceptor(config: &Config) -> Result<TlsAcceptor, StartError> {
+    let tls_error = |source| StartError::Tls { listener: "ssl", source };
+    let cert = if config.ssl_cert.is_empty() {
+        let mut names = vec!["localhost".to_string()];
+        let hostname = gethostname::gethostname().to_string_lossy().into_owned();
+        if !hostname.is_empty() && hostname != "localhost" {
+            names.push(hostname);
+        }
+        CertifiedKey::load_or_generate_default(&config.ssl_dir(), &names).map_err(tls_error)?
+    } else {
+        CertifiedKey::from_pem_files(config.ssl_cert.as_ref(), config.ssl_cert_key.as_ref()).map_err(tls_error)?
+    };
+    acceptor(&cert).map_err(tls_error)
+}
+
+/// SIGINT and SIGTERM, whichever comes first.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals { interrupt: signal(SignalKind::interrupt())?, terminate: signal(SignalKind::terminate())? })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => tracing::info!("received SIGINT"),
+            _ = self.terminate.recv() => tracing::info!("received SIGTERM"),
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! Starts the real `gatehouse` binary on free loopback ports with a temporary prefix, for black-box tests.
+
+#![allow(dead_code)] // each test file uses a different part of the harness
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Gatehouse {
+    child: Option<Child>,
+    pub prefix: PathBuf,
+    pub admin: SocketAddr,
+    pub gui: SocketAddr,
+    pub oxd: SocketAddr,
+    pub proxy_http: SocketAddr,
+    pub proxy_https: SocketAddr,
+    log: PathBuf,
+    extra: Vec<String>,
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_gatehouse")
+}
+
+impl Gatehouse {
+    /// Starts a node on `prefix` with the given extra `--key value` settings and waits until it serves.
+    pub fn start_in(prefix: &Path, extra: &[&str]) -> Gatehouse {
+        let mut node = Gatehouse {
+            child: None,
+            prefix: prefix.to_path_buf(),
+            admin: free_port(),
+            gui: free_port(),
+            oxd: free_port(),
+            proxy_http: free_port(),
+            proxy_https: free_port(),
+            log: prefix.join("gatehouse.log"),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        node.spawn();
+        node
+    }
+
+    pub fn start(extra: &[&str]) -> (Gatehouse, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        (Gatehouse::start_in(dir.path(), extra), dir)
+    }
+
+    pub fn args(&self) -> Vec<String> {
+        let mut args = vec![
+            "start".to_string(),
+            "--prefix".into(),
+            self.prefix.display().to_string(),
+            "--admin_listen".into(),
+            self.admin.to_string(),
+            "--admin_gui_listen".into(),
+            self.gui.to_string(),
+            "--oxd_listen".into(),
+            format!("{} ssl", self.oxd),
+            "--proxy_listen".into(),
+            format!("{}, {} ssl", self.proxy_http, self.proxy_https),
+        ];
+        args.extend(self.extra.iter().cloned());
+        args
+    }
+
+    fn spawn(&mut self) {
+        std::fs::create_dir_all(&self.prefix).unwrap();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+        let child = Command::new(binary())
+            .args(self.args())
+            .env_remove("RUST_LOG")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start gatehouse");
+        self.child = Some(child);
+        self.wait_until_serving();
+    }
+
+    fn wait_until_serving(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("gatehouse exited with {status} before serving:\n{}", self.log());
+            }
+            if std::net::TcpStream::connect(self.admin).is_ok() && std::net::TcpStream::connect(self.gui).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("gatehouse did not serve within 30 s:\n{}", self.log());
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Sends SIGTERM and waits for the process to end.
+    pub fn stop(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        signal(child.id(), "TERM");
+        wait_with_timeout(&mut child, Duration::from_secs(20))
+    }
+
+    /// Waits for a node that was already signalled to end.
+    pub fn stop_after_signal(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        wait_with_timeout(&mut child, Duration::from_secs(20))
+    }
+
+    /// Starts the same node again, on the same prefix and ports.
+    pub fn restart(&mut self) {
+        if self.child.is_some() {
+            assert!(self.stop().success());
+        }
+        self.spawn();
+    }
+
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.admin)
+    }
+
+    pub fn gui_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.gui)
+    }
+
+    /// The default certificate the node generated in its prefix.
+    pub fn default_certificate(&self) -> Vec<u8> {
+        std::fs::read(self.prefix.join("ssl/gatehouse-default.crt")).unwrap()
+    }
+
+    /// An HTTPS client that trusts the node's default certificate and resolves `localhost` to `addr`.
+    pub fn tls_client(&self, addr: SocketAddr) -> reqwest::Client {
+        let cert = reqwest::Certificate::from_pem(&self.default_certificate()).unwrap();
+        reqwest::Client::builder()
+            .add_root_certificate(cert)
+            .resolve("localhost", addr)
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap()
+    }
+}
+
+impl Drop for Gatehouse {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill").arg(format!("-{name}")).arg(pid.to_string()).status().unwrap();
+    assert!(status.success(), "kill -{name} {pid}");
+}
+
+pub fn wait_with_timeout(child: &mut Child, timeout: Duration) -> ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("gatehouse did not exit within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// Runs the binary to completion with `args`, returning (status, stdout, stderr).
+pub fn run(args: &[&str]) -> (ExitStatus, String, String) {
+    let output = Command::new(binary()).args(args).env_remove("RUST_LOG").stdin(Stdio::null()).output().unwrap();
+    (output.status, String::from_utf8_lossy(&output.stdout).into(), String::from_utf8_lossy(&output.stderr).into())
+}
