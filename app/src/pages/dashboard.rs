@@ -102,3 +102,36 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
         </div>
     }
 }
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+    use crate::dashboard::{EntityCount, ListenerInfo};
+    use proxy::model::EntityKind;
+
+    fn sample() -> Dashboard {
+        Dashboard {
+            hostname: "gw-1".into(),
+            node_id: "7b0d1c4e-0000-4000-8000-000000000001".into(),
+            version: "0.1.0".into(),
+            kong_version: "2.2.1".into(),
+            started_at: 0,
+            database: "postgres".into(),
+            database_reachable: false,
+            config_version: 42,
+            listeners: vec![ListenerInfo { setting: "proxy_listen".into(), addresses: vec!["0.0.0.0:80".into()] }],
+            counts: vec![EntityCount { kind: EntityKind::Snis, count: 3 }],
+        }
+    }
+
+    #[test]
+    fn dashboard_view_renders_node_listeners_and_counts() {
+        let owner = Owner::new();
+        let html = owner.with(|| view! { <DashboardView data=sample()/> }.to_html());
+        assert!(html.contains(r#"<dd class="hostname">gw-1</dd>"#), "{html}");
+        assert!(html.contains("postgres (unreachable)"), "{html}");
+        assert!(html.contains("<code>proxy_listen</code>"), "{html}");
+        assert!(html.contains(r#"<tr data-kind="snis"><td>SNIs</td><td class="count">3</td></tr>"#), "{html}");
+        assert!(html.contains(r#"<dd class="config-version">42</dd>"#), "{html}");
+    }
+}
