@@ -4,6 +4,7 @@
 
 mod entity;
 mod error;
+pub mod schema;
 
 pub use entity::EntityKind;
 pub use error::MessageBody;
