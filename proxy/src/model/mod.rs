@@ -2,9 +2,12 @@
 //!
 //! This module is serde-only so that it compiles to `wasm32-unknown-unknown` for the admin UI.
 
+pub mod entities;
 mod entity;
 mod error;
+pub mod plugins;
 pub mod schema;
+pub mod typedefs;
 
 pub use entity::EntityKind;
 pub use error::MessageBody;

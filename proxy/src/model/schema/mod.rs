@@ -66,14 +66,17 @@ pub enum Check {
     Custom(fn(&Value) -> Result<(), String>),
 }
 
+/// Code checking a whole record; returns `(field or "@entity", message)` pairs.
+pub type RecordCheck = fn(&serde_json::Map<String, Value>) -> Vec<(String, String)>;
+
 /// A check over several fields of one record, reported under `@entity`.
 #[derive(Debug, Clone)]
 pub enum EntityCheck {
     AtLeastOneOf(Vec<&'static str>),
     OnlyOneOf(Vec<&'static str>),
     MutuallyRequired(Vec<&'static str>),
-    /// Code over the whole record; returns `(field or "@entity", message)` pairs.
-    Custom(fn(&serde_json::Map<String, Value>) -> Vec<(String, String)>),
+    /// Code over the whole record.
+    Custom(RecordCheck),
 }
 
 impl Field {
