@@ -51,6 +51,7 @@ async fn a_restart_keeps_the_data_in_the_sqlite_file() {
             doc: serde_json::json!({"id": id, "username": "alice"}),
             unique_keys: vec![("username".into(), "alice".into())],
             tags: vec![],
+            refs: vec![],
         })
         .await
         .unwrap();

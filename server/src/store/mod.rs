@@ -30,6 +30,10 @@ pub enum StoreError {
     PrimaryKey { kind: EntityKind, id: Uuid },
     #[error("UNIQUE violation detected on '{{{name}=\"{value}\"}}'")]
     Unique { kind: EntityKind, name: String, value: String },
+    #[error("the foreign key '{{id=\"{id}\"}}' does not reference an existing '{kind}' entity.")]
+    ForeignKey { field: String, kind: EntityKind, id: Uuid },
+    #[error("an existing '{referencing}' entity references this '{kind}' entity")]
+    ReferencedBy { kind: EntityKind, referencing: EntityKind },
     #[error("the stored {kind} '{id}' is not valid JSON: {source}")]
     Corrupt { kind: EntityKind, id: String, source: serde_json::Error },
     #[error("database error: {0}")]
@@ -38,8 +42,8 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// An entity to write: the document the model validated, with the keys that must be unique among its kind
-/// and its tags.
+/// An entity to write: the document the model validated, with the keys that must be unique among its kind,
+/// its tags and its references to other entities.
 #[derive(Debug, Clone)]
 pub struct NewEntity {
     pub kind: EntityKind,
@@ -47,6 +51,15 @@ pub struct NewEntity {
     pub doc: serde_json::Value,
     pub unique_keys: Vec<(String, String)>,
     pub tags: Vec<String>,
+    pub refs: Vec<EntityRef>,
+}
+
+/// A reference from one of an entity's fields to another entity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityRef {
+    pub field: String,
+    pub kind: EntityKind,
+    pub id: Uuid,
 }
 
 /// An entity as stored.
@@ -60,12 +73,12 @@ pub struct StoredEntity {
 }
 
 pub struct Store {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
     database: Database,
     /// SQLite has one writer at a time; taking turns here keeps writers from failing with SQLITE_BUSY when a
     /// read transaction upgrades to a write. PostgreSQL does its own row locking and skips this.
     sqlite_writer: Mutex<()>,
-    version: watch::Sender<i64>,
+    pub(crate) version: watch::Sender<i64>,
 }
 
 impl Store {
@@ -147,138 +160,7 @@ impl Store {
         self.version.subscribe()
     }
 
-    /// Inserts a new entity with its unique keys and tags, in one transaction that bumps the version.
-    pub async fn insert(&self, entity: &NewEntity) -> Result<StoredEntity> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
-        let now = unix_now();
-        let kind = entity.kind.as_str();
-        let id = entity.id.to_string();
-        sqlx::query("INSERT INTO entities (kind, id, created_at, updated_at, doc) VALUES ($1, $2, $3, $4, $5)")
-            .bind(kind)
-            .bind(&id)
-            .bind(now)
-            .bind(now)
-            .bind(entity.doc.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| on_unique(e, || StoreError::PrimaryKey { kind: entity.kind, id: entity.id }))?;
-        for (name, value) in &entity.unique_keys {
-            sqlx::query("INSERT INTO entity_keys (kind, name, value, id) VALUES ($1, $2, $3, $4)")
-                .bind(kind)
-                .bind(name)
-                .bind(value)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| {
-                    on_unique(e, || StoreError::Unique { kind: entity.kind, name: name.clone(), value: value.clone() })
-                })?;
-        }
-        for tag in &entity.tags {
-            sqlx::query("INSERT INTO entity_tags (tag, kind, id) VALUES ($1, $2, $3)")
-                .bind(tag)
-                .bind(kind)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let version = bump_version(&mut tx).await?;
-        tx.commit().await?;
-        self.version.send_replace(version);
-        Ok(StoredEntity { kind: entity.kind, id: entity.id, created_at: now, updated_at: now, doc: entity.doc.clone() })
-    }
-
-    /// Deletes an entity; `false` when there was none (which changes nothing, not even the version).
-    pub async fn delete(&self, kind: EntityKind, id: Uuid) -> Result<bool> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
-        let id = id.to_string();
-        for table in ["entity_keys", "entity_tags"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE kind = $1 AND id = $2"))
-                .bind(kind.as_str())
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let deleted = sqlx::query("DELETE FROM entities WHERE kind = $1 AND id = $2")
-            .bind(kind.as_str())
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if deleted == 0 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        let version = bump_version(&mut tx).await?;
-        tx.commit().await?;
-        self.version.send_replace(version);
-        Ok(true)
-    }
-
-    pub async fn get(&self, kind: EntityKind, id: Uuid) -> Result<Option<StoredEntity>> {
-        let row = sqlx::query("SELECT id, created_at, updated_at, doc FROM entities WHERE kind = $1 AND id = $2")
-            .bind(kind.as_str())
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|row| entity_from_row(kind, &row)).transpose()
-    }
-
-    /// The entity of `kind` whose unique key `name` is `value` (a service by name, a consumer by username...).
-    pub async fn get_by_key(&self, kind: EntityKind, name: &str, value: &str) -> Result<Option<StoredEntity>> {
-        let row = sqlx::query(
-            "SELECT e.id, e.created_at, e.updated_at, e.doc FROM entity_keys k \
-             JOIN entities e ON e.kind = k.kind AND e.id = k.id \
-             WHERE k.kind = $1 AND k.name = $2 AND k.value = $3",
-        )
-        .bind(kind.as_str())
-        .bind(name)
-        .bind(value)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| entity_from_row(kind, &row)).transpose()
-    }
-
-    /// Up to `size` entities of `kind` with ids after `after`, in id order (keyset pagination).
-    pub async fn page(&self, kind: EntityKind, after: Option<Uuid>, size: u32) -> Result<Vec<StoredEntity>> {
-        let after = after.map(|id| id.to_string()).unwrap_or_default();
-        let rows = sqlx::query(
-            "SELECT id, created_at, updated_at, doc FROM entities WHERE kind = $1 AND id > $2 ORDER BY id LIMIT $3",
-        )
-        .bind(kind.as_str())
-        .bind(after)
-        .bind(i64::from(size))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|row| entity_from_row(kind, row)).collect()
-    }
-
-    /// How many entities of each kind there are, for every kind (zero included).
-    pub async fn counts(&self) -> Result<Vec<(EntityKind, i64)>> {
-        let rows = sqlx::query("SELECT kind, COUNT(*) AS n FROM entities GROUP BY kind").fetch_all(&self.pool).await?;
-        let mut counts: Vec<(EntityKind, i64)> = EntityKind::ALL.iter().map(|kind| (*kind, 0)).collect();
-        for row in rows {
-            let kind: String = row.try_get("kind")?;
-            if let Some(slot) = counts.iter_mut().find(|(k, _)| k.as_str() == kind) {
-                slot.1 = row.try_get("n")?;
-            }
-        }
-        Ok(counts)
-    }
-
-    /// The distinct names of configured plugins (`GET /` → `plugins.enabled_in_cluster`).
-    pub async fn plugin_names(&self) -> Result<Vec<String>> {
-        let plugins = self.page(EntityKind::Plugins, None, u32::MAX).await?;
-        let mut names: Vec<String> =
-            plugins.iter().filter_map(|p| p.doc.get("name")?.as_str().map(str::to_string)).collect();
-        names.sort();
-        names.dedup();
-        Ok(names)
-    }
-
-    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match self.database {
             Database::Sqlite => Some(self.sqlite_writer.lock().await),
             Database::Postgres => None,
@@ -286,18 +168,18 @@ impl Store {
     }
 }
 
-async fn current_version(pool: &AnyPool) -> Result<i64> {
+pub(crate) async fn current_version(pool: &AnyPool) -> Result<i64> {
     Ok(sqlx::query("SELECT version FROM config_state WHERE id = 1").fetch_one(pool).await?.try_get("version")?)
 }
 
-async fn bump_version(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<i64> {
+pub(crate) async fn bump_version(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<i64> {
     let row = sqlx::query("UPDATE config_state SET version = version + 1 WHERE id = 1 RETURNING version")
         .fetch_one(&mut **tx)
         .await?;
     Ok(row.try_get("version")?)
 }
 
-fn entity_from_row(kind: EntityKind, row: &sqlx::any::AnyRow) -> Result<StoredEntity> {
+pub(crate) fn entity_from_row(kind: EntityKind, row: &sqlx::any::AnyRow) -> Result<StoredEntity> {
     let id: String = row.try_get("id")?;
     let doc: String = row.try_get("doc")?;
     let corrupt = |source| StoreError::Corrupt { kind, id: id.clone(), source };
@@ -310,14 +192,14 @@ fn entity_from_row(kind: EntityKind, row: &sqlx::any::AnyRow) -> Result<StoredEn
     })
 }
 
-fn on_unique(error: sqlx::Error, violation: impl FnOnce() -> StoreError) -> StoreError {
+pub(crate) fn on_unique(error: sqlx::Error, violation: impl FnOnce() -> StoreError) -> StoreError {
     match &error {
         sqlx::Error::Database(db) if db.is_unique_violation() => violation(),
         _ => StoreError::Database(error),
     }
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
@@ -353,6 +235,11 @@ fn redact_url(url: &str) -> String {
         _ => url.to_string(),
     }
 }
+
+mod entities;
+mod queries;
+
+pub use queries::{ListFilter, TagFilter, TagRow};
 
 #[cfg(test)]
 mod tests;

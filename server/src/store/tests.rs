@@ -14,7 +14,106 @@ fn consumer(username: &str, tags: &[&str]) -> NewEntity {
         doc: json!({"id": id, "username": username, "custom_id": null, "tags": tags}),
         unique_keys: vec![("username".into(), username.into())],
         tags: tags.iter().map(|t| t.to_string()).collect(),
+        refs: vec![],
     }
+}
+
+fn entity(kind: EntityKind, refs: Vec<(&str, EntityKind, Uuid)>, tags: &[&str]) -> NewEntity {
+    let id = Uuid::new_v4();
+    NewEntity {
+        kind,
+        id,
+        doc: json!({"id": id, "created_at": null, "updated_at": null}),
+        unique_keys: vec![],
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        refs: refs.into_iter().map(|(field, kind, id)| EntityRef { field: field.into(), kind, id }).collect(),
+    }
+}
+
+async fn references_must_exist_and_never_change_the_store_when_they_do_not(store: Store) {
+    let version = store.config_version();
+    let route = entity(EntityKind::Routes, vec![("service", EntityKind::Services, Uuid::new_v4())], &[]);
+    let err = store.insert(&route).await.unwrap_err();
+    assert!(matches!(err, StoreError::ForeignKey { kind: EntityKind::Services, .. }), "{err}");
+    assert!(err.to_string().ends_with("does not reference an existing 'services' entity."), "{err}");
+    assert_eq!(store.config_version(), version);
+    assert_eq!(store.get(EntityKind::Routes, route.id).await.unwrap(), None);
+}
+
+async fn restricted_deletes_are_refused_and_cascades_follow_references(store: Store) {
+    let service = entity(EntityKind::Services, vec![], &[]);
+    store.insert(&service).await.unwrap();
+    let route = entity(EntityKind::Routes, vec![("service", EntityKind::Services, service.id)], &[]);
+    store.insert(&route).await.unwrap();
+    let on_route = entity(EntityKind::Plugins, vec![("route", EntityKind::Routes, route.id)], &[]);
+    let on_service = entity(EntityKind::Plugins, vec![("service", EntityKind::Services, service.id)], &[]);
+    store.insert(&on_route).await.unwrap();
+    store.insert(&on_service).await.unwrap();
+
+    let err = store.delete(EntityKind::Services, service.id).await.unwrap_err();
+    assert_eq!(err.to_string(), "an existing 'routes' entity references this 'services' entity");
+    assert!(store.get(EntityKind::Plugins, on_service.id).await.unwrap().is_some(), "a refused delete changes nothing");
+
+    assert!(store.delete(EntityKind::Routes, route.id).await.unwrap());
+    assert_eq!(store.get(EntityKind::Plugins, on_route.id).await.unwrap(), None, "plugins cascade with their route");
+    assert!(store.delete(EntityKind::Services, service.id).await.unwrap());
+    assert_eq!(store.get(EntityKind::Plugins, on_service.id).await.unwrap(), None);
+}
+
+async fn pages_filter_by_parent_and_by_tags(store: Store) {
+    let a = entity(EntityKind::Upstreams, vec![], &[]);
+    let b = entity(EntityKind::Upstreams, vec![], &[]);
+    store.insert(&a).await.unwrap();
+    store.insert(&b).await.unwrap();
+    let t1 = entity(EntityKind::Targets, vec![("upstream", EntityKind::Upstreams, a.id)], &["red", "big"]);
+    let t2 = entity(EntityKind::Targets, vec![("upstream", EntityKind::Upstreams, a.id)], &["red"]);
+    let t3 = entity(EntityKind::Targets, vec![("upstream", EntityKind::Upstreams, b.id)], &["blue"]);
+    for t in [&t1, &t2, &t3] {
+        store.insert(t).await.unwrap();
+    }
+    let ids = |page: Vec<StoredEntity>| {
+        let mut ids: Vec<Uuid> = page.into_iter().map(|e| e.id).collect();
+        ids.sort();
+        ids
+    };
+    let sorted = |mut v: Vec<Uuid>| {
+        v.sort();
+        v
+    };
+    let of_a = ListFilter { parent: Some(("upstream".into(), a.id)), tags: None };
+    assert_eq!(ids(store.page(EntityKind::Targets, &of_a, None, 100).await.unwrap()), sorted(vec![t1.id, t2.id]));
+    let all_of = ListFilter { parent: None, tags: Some(TagFilter::All(vec!["red".into(), "big".into()])) };
+    assert_eq!(ids(store.page(EntityKind::Targets, &all_of, None, 100).await.unwrap()), vec![t1.id]);
+    let any_of = ListFilter { parent: None, tags: Some(TagFilter::Any(vec!["big".into(), "blue".into()])) };
+    assert_eq!(ids(store.page(EntityKind::Targets, &any_of, None, 100).await.unwrap()), sorted(vec![t1.id, t3.id]));
+    let tags = store.tags(None, None, 100).await.unwrap();
+    assert_eq!(tags.len(), 4);
+    assert_eq!(tags[0].tag, "big");
+    assert_eq!(tags[2].tag, "red");
+    let red = store.tags(Some("red"), Some(&tags[2]), 100).await.unwrap();
+    assert_eq!(red.len(), 1, "keyset pagination continues after the given row");
+    assert!(store.delete(EntityKind::Upstreams, a.id).await.unwrap());
+    assert_eq!(store.page(EntityKind::Targets, &ListFilter::default(), None, 100).await.unwrap().len(), 1);
+}
+
+async fn upsert_replaces_and_keeps_created_at_and_update_needs_an_entity(store: Store) {
+    let mut first = consumer("alice", &["a"]);
+    first.doc["created_at"] = json!(null);
+    let created = store.upsert(&first).await.unwrap();
+    let created_at = created.doc["created_at"].clone();
+    assert!(created_at.is_i64());
+    let mut replacement = first.clone();
+    replacement.doc["username"] = json!("alice2");
+    replacement.unique_keys = vec![("username".into(), "alice2".into())];
+    replacement.tags = vec![];
+    let replaced = store.upsert(&replacement).await.unwrap();
+    assert_eq!(replaced.doc["created_at"], created_at);
+    assert_eq!(replaced.doc["username"], "alice2");
+    assert_eq!(store.get_by_key(EntityKind::Consumers, "username", "alice").await.unwrap(), None, "old key freed");
+    assert!(store.tags(Some("a"), None, 10).await.unwrap().is_empty(), "old tags gone");
+    let missing = consumer("bob", &[]);
+    assert_eq!(store.update(&missing).await.unwrap(), None);
+    assert_eq!(store.get(EntityKind::Consumers, missing.id).await.unwrap(), None);
 }
 
 async fn inserted_entity_reads_back_by_id_and_key(store: Store) {
@@ -78,7 +177,7 @@ async fn pages_walk_every_entity_once_in_id_order(store: Store) {
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = store.page(EntityKind::Consumers, after, 3).await.unwrap();
+        let page = store.page(EntityKind::Consumers, &ListFilter::default(), after, 3).await.unwrap();
         if page.is_empty() {
             break;
         }
@@ -112,7 +211,7 @@ async fn concurrent_writers_all_land(store: Store) {
         writer.await.unwrap().unwrap();
     }
     assert_eq!(store.config_version(), before + 16);
-    assert_eq!(store.page(EntityKind::Consumers, None, 100).await.unwrap().len(), 16);
+    assert_eq!(store.all(EntityKind::Consumers).await.unwrap().len(), 16);
 }
 
 async fn sqlite_store() -> (Store, tempfile::TempDir) {
@@ -162,6 +261,10 @@ on_both_backends!(
     pages_walk_every_entity_once_in_id_order,
     counts_cover_every_kind,
     concurrent_writers_all_land,
+    references_must_exist_and_never_change_the_store_when_they_do_not,
+    restricted_deletes_are_refused_and_cascades_follow_references,
+    pages_filter_by_parent_and_by_tags,
+    upsert_replaces_and_keeps_created_at_and_update_needs_an_entity,
 );
 
 #[tokio::test]
