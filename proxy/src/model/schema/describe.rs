@@ -21,7 +21,7 @@ pub(super) fn describe_fields(fields: &[Field]) -> Value {
     Value::Array(fields.iter().map(|f| json!({ f.name: describe_field(f) })).collect())
 }
 
-pub(super) fn describe_field(field: &Field) -> Value {
+pub fn describe_field(field: &Field) -> Value {
     let mut out = Map::new();
     let ty = match &field.ty {
         Type::String => "string",

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::model::EntityKind;
 
+pub use describe::describe_field;
 pub use violation::SchemaViolation;
 
 /// An entity or a record: ordered fields plus checks over several fields.

@@ -1,0 +1,364 @@
+//! The generated endpoints of every entity (`admin-api.md` §4.1, §6): collections, entities by id or endpoint
+//! key, nested collections under a parent, and the entity a reference field points at. Everything is driven
+//! by the model's entity definitions; the few per-kind rules (url shorthand, upstream hashing shorthands,
+//! target ports, POST of an existing target) are named where they apply.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use proxy::model::EntityKind;
+use proxy::model::entities::{EntityDef, definition, plugin, service, target, upstream};
+use proxy::model::schema::{Field, SchemaViolation, Type};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::body::RawBody;
+use super::pagination::{PageQuery, encode_offset};
+use super::{AdminError, form, json};
+use crate::node::Node;
+use crate::store::{EntityRef, ListFilter, NewEntity, StoredEntity};
+
+/// Collections reachable at the top level (targets only live under their upstream).
+pub fn top_level(collection: &str) -> Option<EntityKind> {
+    EntityKind::from_collection(collection).filter(|kind| *kind != EntityKind::Targets)
+}
+
+/// `/{parent}/{key}/{collection}`: the child kind and the child's field that points at the parent.
+pub fn nested(parent: EntityKind, collection: &str) -> Option<(EntityKind, &'static str)> {
+    use EntityKind::*;
+    match (parent, collection) {
+        (Services, "routes") => Some((Routes, "service")),
+        (Services, "plugins") => Some((Plugins, "service")),
+        (Routes, "plugins") => Some((Plugins, "route")),
+        (Consumers, "plugins") => Some((Plugins, "consumer")),
+        (Upstreams, "targets") => Some((Targets, "upstream")),
+        (Certificates, "snis") => Some((Snis, "certificate")),
+        _ => None,
+    }
+}
+
+/// The parent a nested request is under.
+#[derive(Debug, Clone, Copy)]
+pub struct Parent {
+    pub id: Uuid,
+    /// The child's field that references the parent.
+    pub field: &'static str,
+}
+
+pub struct Entities {
+    pub node: Arc<Node>,
+}
+
+impl Entities {
+    pub async fn list(
+        &self,
+        kind: EntityKind,
+        parent: Option<Parent>,
+        query: &HashMap<String, String>,
+        path: &str,
+    ) -> Result<Response, AdminError> {
+        let store = &self.node.store;
+        if let (EntityKind::Consumers, None, Some(custom_id)) = (kind, parent, query.get("custom_id")) {
+            let found = store.get_by_key(kind, "custom_id", custom_id).await?;
+            let mut data = Vec::new();
+            if let Some(entity) = found {
+                data.push(self.render(&entity).await?);
+            }
+            return Ok(json(StatusCode::OK, &json!({"data": data, "next": null})));
+        }
+        let page = PageQuery::parse(query, parent.is_none())?;
+        let filter = ListFilter { parent: parent.map(|p| (p.field.to_string(), p.id)), tags: page.tag_filter() };
+        let mut rows = store.page(kind, &filter, page.after_id()?, page.size + 1).await?;
+        let more = rows.len() > page.size as usize;
+        rows.truncate(page.size as usize);
+        let mut data = Vec::with_capacity(rows.len());
+        for entity in &rows {
+            data.push(self.render(entity).await?);
+        }
+        let mut body = json!({"data": data, "next": null});
+        if let (true, Some(last)) = (more, rows.last()) {
+            let token = encode_offset(&[json!(last.id)]);
+            body["next"] = json!(page.next_link(path, &token));
+            body["offset"] = json!(token);
+        }
+        Ok(json(StatusCode::OK, &body))
+    }
+
+    pub async fn create(
+        &self,
+        kind: EntityKind,
+        parent: Option<Parent>,
+        body: RawBody,
+    ) -> Result<Response, AdminError> {
+        let mut input = typed_input(kind, body, None)?;
+        if let Some(parent) = parent {
+            input.insert(parent.field.into(), json!({"id": parent.id}));
+        }
+        let entity = self.prepare(kind, input, None).await?;
+        if kind == EntityKind::Targets {
+            // Kong 2.x: POSTing a target that exists updates it and says so.
+            let existing = match entity.unique_keys.first() {
+                Some((name, value)) => self.node.store.get_by_key(kind, name, value).await?,
+                None => None,
+            };
+            if let Some(existing) = existing {
+                let mut replacement = entity.clone();
+                replacement.id = existing.id;
+                replacement.doc["id"] = json!(existing.id);
+                let stored = self.node.store.upsert(&replacement).await?;
+                let mut response = json(StatusCode::OK, &self.render(&stored).await?);
+                response.headers_mut().insert("deprecation", HeaderValue::from_static("true"));
+                return Ok(response);
+            }
+        }
+        let stored = self.node.store.insert(&entity).await?;
+        Ok(json(StatusCode::CREATED, &self.render(&stored).await?))
+    }
+
+    pub async fn get(&self, kind: EntityKind, parent: Option<Parent>, key: &str) -> Result<Response, AdminError> {
+        let entity = self.resolve(kind, parent, key).await?.ok_or(AdminError::NotFound)?;
+        Ok(json(StatusCode::OK, &self.render(&entity).await?))
+    }
+
+    pub async fn put(
+        &self,
+        kind: EntityKind,
+        parent: Option<Parent>,
+        key: &str,
+        body: RawBody,
+    ) -> Result<Response, AdminError> {
+        let mut input = typed_input(kind, body, None)?;
+        if let Some(parent) = parent {
+            input.insert(parent.field.into(), json!({"id": parent.id}));
+        }
+        let existing = self.resolve(kind, parent, key).await?;
+        let id = match Uuid::parse_str(key) {
+            Ok(id) => id,
+            Err(_) => {
+                // A key that is not a UUID is the endpoint key, and it wins over the body.
+                let field = endpoint_key(kind).ok_or(AdminError::NotFound)?;
+                input.insert(field.into(), json!(key));
+                existing.as_ref().map(|e| e.id).unwrap_or_else(Uuid::new_v4)
+            }
+        };
+        let entity = self.prepare(kind, input, Some(id)).await?;
+        let stored = self.node.store.upsert(&entity).await?;
+        Ok(json(StatusCode::OK, &self.render(&stored).await?))
+    }
+
+    pub async fn patch(
+        &self,
+        kind: EntityKind,
+        parent: Option<Parent>,
+        key: &str,
+        body: RawBody,
+    ) -> Result<Response, AdminError> {
+        let existing = self.resolve(kind, parent, key).await?.ok_or(AdminError::NotFound)?;
+        let stored_name = existing.doc.get("name").and_then(Value::as_str).map(str::to_string);
+        let input = typed_input(kind, body, stored_name.as_deref())?;
+        let mut merged = existing.doc.as_object().cloned().unwrap_or_default();
+        let plugin_name = input.get("name").and_then(Value::as_str).or(stored_name.as_deref()).map(str::to_string);
+        let fields = fields_of(kind, plugin_name.as_deref());
+        merge(&fields, &mut merged, input);
+        if let Some(parent) = parent {
+            merged.insert(parent.field.into(), json!({"id": parent.id}));
+        }
+        let entity = self.prepare(kind, merged, Some(existing.id)).await?;
+        let stored = self.node.store.update(&entity).await?.ok_or(AdminError::NotFound)?;
+        Ok(json(StatusCode::OK, &self.render(&stored).await?))
+    }
+
+    pub async fn delete(&self, kind: EntityKind, parent: Option<Parent>, key: &str) -> Result<Response, AdminError> {
+        if let Some(entity) = self.resolve(kind, parent, key).await? {
+            self.node.store.delete(kind, entity.id).await?;
+        }
+        Ok(StatusCode::NO_CONTENT.into_response())
+    }
+
+    /// The entity a reference field points at (`/routes/{r}/service`).
+    pub async fn referenced(
+        &self,
+        kind: EntityKind,
+        key: &str,
+        field: &str,
+    ) -> Result<Option<StoredEntity>, AdminError> {
+        let reference = definition(kind).references.iter().find(|r| r.field == field).ok_or(AdminError::NotFound)?;
+        let entity = self.resolve(kind, None, key).await?.ok_or(AdminError::NotFound)?;
+        let Some(id) = entity.doc[field]["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()) else {
+            return Ok(None);
+        };
+        Ok(self.node.store.get(reference.kind, id).await?)
+    }
+
+    /// Finds an entity by id or endpoint key, within `parent` when given.
+    pub async fn resolve(
+        &self,
+        kind: EntityKind,
+        parent: Option<Parent>,
+        key: &str,
+    ) -> Result<Option<StoredEntity>, AdminError> {
+        let store = &self.node.store;
+        let found = if let Ok(id) = Uuid::parse_str(key) {
+            store.get(kind, id).await?
+        } else if kind == EntityKind::Targets {
+            match parent {
+                Some(parent) => {
+                    let probe = json!({"upstream": {"id": parent.id}, "target": target::normalize_target(key)});
+                    match EntityDef::unique_value(&probe, &["upstream", "target"]) {
+                        Some(value) => store.get_by_key(kind, "upstream+target", &value).await?,
+                        None => None,
+                    }
+                }
+                None => None,
+            }
+        } else if kind == EntityKind::Certificates {
+            // A certificate may be named by one of its SNIs.
+            match store.get_by_key(EntityKind::Snis, "name", key).await? {
+                Some(sni) => match sni.doc["certificate"]["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()) {
+                    Some(id) => store.get(kind, id).await?,
+                    None => None,
+                },
+                None => return Err(AdminError::NotFoundMessage("SNI not found".into())),
+            }
+        } else if let Some(field) = endpoint_key(kind) {
+            store.get_by_key(kind, field, key).await?
+        } else {
+            None
+        };
+        Ok(found.filter(|entity| match parent {
+            Some(parent) => entity.doc[parent.field]["id"].as_str() == Some(parent.id.to_string().as_str()),
+            None => true,
+        }))
+    }
+
+    /// Validates `input` as a whole entity of `kind` and derives what the store indexes.
+    pub async fn prepare(
+        &self,
+        kind: EntityKind,
+        mut input: Map<String, Value>,
+        id: Option<Uuid>,
+    ) -> Result<NewEntity, AdminError> {
+        match kind {
+            EntityKind::Services => service::expand_url(&mut input)?,
+            EntityKind::Upstreams => upstream::apply_shorthands(&mut input),
+            EntityKind::Targets => {
+                if let Some(Value::String(text)) = input.get("target") {
+                    let normalized = target::normalize_target(text);
+                    input.insert("target".into(), json!(normalized));
+                }
+            }
+            _ => {}
+        }
+        self.resolve_foreign_keys(kind, &mut input).await?;
+        if let Some(id) = id {
+            input.insert("id".into(), json!(id));
+        }
+        let def = definition(kind);
+        let mut doc = def.process(&Value::Object(input))?;
+        let id = doc["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()).unwrap_or_else(Uuid::new_v4);
+        doc["id"] = json!(id);
+        let unique_keys = def
+            .unique
+            .iter()
+            .filter_map(|fields| Some((fields.join("+"), EntityDef::unique_value(&doc, fields)?)))
+            .collect();
+        let tags = doc["tags"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
+        let refs = def
+            .references
+            .iter()
+            .filter_map(|r| {
+                let id = Uuid::parse_str(doc[r.field]["id"].as_str()?).ok()?;
+                Some(EntityRef { field: r.field.to_string(), kind: r.kind, id })
+            })
+            .collect();
+        Ok(NewEntity { kind, id, doc, unique_keys, tags, refs })
+    }
+
+    /// References given by endpoint key (`"service": {"name": "x"}`) become ids; unknown ones are code 13.
+    async fn resolve_foreign_keys(&self, kind: EntityKind, input: &mut Map<String, Value>) -> Result<(), AdminError> {
+        for reference in definition(kind).references {
+            let Some(Value::Object(given)) = input.get(reference.field) else { continue };
+            if given.contains_key("id") {
+                continue;
+            }
+            let Some(key_field) = endpoint_key(reference.kind) else { continue };
+            let Some(Value::String(key)) = given.get(key_field) else { continue };
+            match self.node.store.get_by_key(reference.kind, key_field, key).await? {
+                Some(found) => {
+                    input.insert(reference.field.into(), json!({"id": found.id}));
+                }
+                None => {
+                    let detail = format!(
+                        "the foreign key cannot be resolved with '{{{key_field}=\"{key}\"}}' for an existing '{}' entity",
+                        reference.kind
+                    );
+                    return Err(AdminError::Kong {
+                        status: 400,
+                        body: json!({"code": 13, "name": "foreign keys unresolved",
+                                     "message": format!("foreign key unresolved ({}.{key_field}: {detail})", reference.field),
+                                     "fields": { reference.field: { key_field: detail } }}),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An entity as the API returns it: the stored document, plus certificates' `snis`.
+    pub async fn render(&self, entity: &StoredEntity) -> Result<Value, AdminError> {
+        let mut doc = entity.doc.clone();
+        if entity.kind == EntityKind::Certificates {
+            let filter = ListFilter { parent: Some(("certificate".into(), entity.id)), tags: None };
+            let snis = self.node.store.page(EntityKind::Snis, &filter, None, u32::MAX).await?;
+            let mut names: Vec<String> =
+                snis.iter().filter_map(|s| s.doc["name"].as_str().map(str::to_string)).collect();
+            names.sort();
+            doc["snis"] = json!(names);
+        }
+        Ok(doc)
+    }
+}
+
+fn endpoint_key(kind: EntityKind) -> Option<&'static str> {
+    definition(kind).endpoint_key
+}
+
+/// The fields of `kind` (for plugins, of the named plugin) used to type forms and merge patches.
+fn fields_of(kind: EntityKind, plugin_name: Option<&str>) -> Vec<Field> {
+    match (kind, plugin_name) {
+        (EntityKind::Plugins, Some(name)) => plugin::schema_for(name).map(|s| s.fields).unwrap_or_default(),
+        _ => definition(kind).schema.fields.clone(),
+    }
+}
+
+/// The body as a record, form values typed by the schema (plugins by the named plugin's schema).
+fn typed_input(kind: EntityKind, body: RawBody, stored_name: Option<&str>) -> Result<Map<String, Value>, AdminError> {
+    match body {
+        RawBody::Json(Value::Object(map)) => Ok(map),
+        RawBody::Json(_) => Err(SchemaViolation::entity("expected a record").into()),
+        RawBody::Form(pairs) => {
+            let tree = form::tree(&pairs);
+            let name = tree.get("name").and_then(Value::as_str).map(str::to_string);
+            let fields = fields_of(kind, name.as_deref().or(stored_name));
+            Ok(form::type_record(&fields, tree))
+        }
+    }
+}
+
+/// PATCH: records merge field by field, everything else (arrays, sets, maps, references) is replaced.
+fn merge(fields: &[Field], base: &mut Map<String, Value>, patch: Map<String, Value>) {
+    for (key, value) in patch {
+        let record_fields = fields.iter().find(|f| f.name == key).and_then(|f| match &f.ty {
+            Type::Record(fields) => Some(fields),
+            _ => None,
+        });
+        match (record_fields, base.get_mut(&key), value) {
+            (Some(fields), Some(Value::Object(existing)), Value::Object(changes)) => merge(fields, existing, changes),
+            (_, _, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
