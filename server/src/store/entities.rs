@@ -108,7 +108,7 @@ impl Store {
         insert_indexes(&mut tx, entity).await?;
         let version = bump_version(&mut tx).await?;
         tx.commit().await?;
-        self.version.send_replace(version);
+        self.announce(version);
         Ok(Some(StoredEntity { kind: entity.kind, id: entity.id, created_at, updated_at: now, doc }))
     }
 
@@ -163,7 +163,7 @@ impl Store {
         }
         let version = bump_version(&mut tx).await?;
         tx.commit().await?;
-        self.version.send_replace(version);
+        self.announce(version);
         Ok(true)
     }
 

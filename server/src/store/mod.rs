@@ -78,7 +78,7 @@ pub struct Store {
     /// SQLite has one writer at a time; taking turns here keeps writers from failing with SQLITE_BUSY when a
     /// read transaction upgrades to a write. PostgreSQL does its own row locking and skips this.
     sqlite_writer: Mutex<()>,
-    pub(crate) version: watch::Sender<i64>,
+    version: watch::Sender<i64>,
 }
 
 impl Store {
@@ -158,6 +158,18 @@ impl Store {
     /// A receiver that sees every new configuration version.
     pub fn subscribe(&self) -> watch::Receiver<i64> {
         self.version.subscribe()
+    }
+
+    /// Announces a committed version. Concurrent writers on PostgreSQL may commit in one order and get here
+    /// in another, so the version only ever moves forward.
+    pub(crate) fn announce(&self, version: i64) {
+        self.version.send_if_modified(|current| {
+            let newer = version > *current;
+            if newer {
+                *current = version;
+            }
+            newer
+        });
     }
 
     pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
