@@ -15,7 +15,8 @@ pub enum RawBody {
 
 impl RawBody {
     pub async fn read(headers: &HeaderMap, bytes: Bytes) -> Result<RawBody, AdminError> {
-        let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
+        let original = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let content_type = original.map(str::to_ascii_lowercase);
         match content_type.as_deref() {
             None if bytes.iter().all(u8::is_ascii_whitespace) => Ok(RawBody::Json(Value::Object(Map::new()))),
             None => Err(AdminError::UnsupportedMediaType),
@@ -29,7 +30,8 @@ impl RawBody {
                 .map(RawBody::Form)
                 .map_err(|_| AdminError::BadRequest("Cannot parse form body".into())),
             Some(ct) if ct.starts_with("multipart/form-data") => {
-                let boundary = multer::parse_boundary(ct)
+                // The boundary is case-sensitive: parse it from the header as sent.
+                let boundary = multer::parse_boundary(original.unwrap_or(ct))
                     .map_err(|_| AdminError::BadRequest("Cannot parse multipart body".into()))?;
                 let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(bytes) });
                 let mut multipart = multer::Multipart::new(stream, boundary);
