@@ -10,6 +10,24 @@ use uuid::Uuid;
 use super::{NewEntity, Result, Store, StoreError, StoredEntity, bump_version, on_unique, unix_now};
 use crate::config::Database;
 
+/// One change of a batch applied with [`Store::apply`].
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    Insert(NewEntity),
+    Upsert(NewEntity),
+    /// Replace an existing entity; nothing when there is none.
+    Update(NewEntity),
+    Delete(EntityKind, Uuid),
+}
+
+/// What one operation did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    Written(StoredEntity),
+    Deleted,
+    Nothing,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum WriteMode {
     /// A new id; an existing one is a primary key violation.
@@ -39,8 +57,48 @@ impl Store {
     }
 
     async fn write(&self, entity: &NewEntity, mode: WriteMode) -> Result<Option<StoredEntity>> {
+        let op = match mode {
+            WriteMode::Insert => WriteOp::Insert(entity.clone()),
+            WriteMode::Upsert => WriteOp::Upsert(entity.clone()),
+            WriteMode::Update => WriteOp::Update(entity.clone()),
+        };
+        match self.apply(std::slice::from_ref(&op)).await?.pop() {
+            Some(Applied::Written(stored)) => Ok(Some(stored)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Applies every operation in one transaction with one version bump: all of them or none.
+    pub async fn apply(&self, ops: &[WriteOp]) -> Result<Vec<Applied>> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
+        let mut results = Vec::with_capacity(ops.len());
+        for op in ops {
+            let applied = match op {
+                WriteOp::Insert(entity) => self.write_in(&mut tx, entity, WriteMode::Insert).await?,
+                WriteOp::Upsert(entity) => self.write_in(&mut tx, entity, WriteMode::Upsert).await?,
+                WriteOp::Update(entity) => self.write_in(&mut tx, entity, WriteMode::Update).await?,
+                WriteOp::Delete(kind, id) => {
+                    if self.delete_in(&mut tx, *kind, *id).await? {
+                        Applied::Deleted
+                    } else {
+                        Applied::Nothing
+                    }
+                }
+            };
+            results.push(applied);
+        }
+        if results.iter().all(|r| matches!(r, Applied::Nothing)) {
+            tx.rollback().await?;
+            return Ok(results);
+        }
+        let version = bump_version(&mut tx).await?;
+        tx.commit().await?;
+        self.announce(version);
+        Ok(results)
+    }
+
+    async fn write_in(&self, tx: &mut Tx<'_>, entity: &NewEntity, mode: WriteMode) -> Result<Applied> {
         let kind = entity.kind.as_str();
         let id = entity.id.to_string();
         let existing = sqlx::query(&format!(
@@ -49,18 +107,18 @@ impl Store {
         ))
         .bind(kind)
         .bind(&id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
         match (mode, &existing) {
             (WriteMode::Insert, Some(_)) => return Err(StoreError::PrimaryKey { kind: entity.kind, id: entity.id }),
-            (WriteMode::Update, None) => return Ok(None),
+            (WriteMode::Update, None) => return Ok(Applied::Nothing),
             _ => {}
         }
         for reference in &entity.refs {
             let found = sqlx::query(&format!("SELECT 1 FROM entities WHERE kind = $1 AND id = $2{}", self.lock(false)))
                 .bind(reference.kind.as_str())
                 .bind(reference.id.to_string())
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?;
             if found.is_none() {
                 return Err(StoreError::ForeignKey {
@@ -85,13 +143,13 @@ impl Store {
                 .bind(&id)
                 .bind(now)
                 .bind(&text)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             for table in ["entity_keys", "entity_tags", "entity_refs"] {
                 sqlx::query(&format!("DELETE FROM {table} WHERE kind = $1 AND id = $2"))
                     .bind(kind)
                     .bind(&id)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
             }
         } else {
@@ -101,29 +159,28 @@ impl Store {
                 .bind(created_at)
                 .bind(now)
                 .bind(&text)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .map_err(|e| on_unique(e, || StoreError::PrimaryKey { kind: entity.kind, id: entity.id }))?;
         }
-        insert_indexes(&mut tx, entity).await?;
-        let version = bump_version(&mut tx).await?;
-        tx.commit().await?;
-        self.announce(version);
-        Ok(Some(StoredEntity { kind: entity.kind, id: entity.id, created_at, updated_at: now, doc }))
+        insert_indexes(tx, entity).await?;
+        Ok(Applied::Written(StoredEntity { kind: entity.kind, id: entity.id, created_at, updated_at: now, doc }))
     }
 
     /// Deletes an entity and what cascades from it; `false` when there was none (which changes nothing).
     /// Refused when an entity whose reference restricts deletes still points at it.
     pub async fn delete(&self, kind: EntityKind, id: Uuid) -> Result<bool> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let applied = self.apply(&[WriteOp::Delete(kind, id)]).await?;
+        Ok(matches!(applied.first(), Some(Applied::Deleted)))
+    }
+
+    async fn delete_in(&self, tx: &mut Tx<'_>, kind: EntityKind, id: Uuid) -> Result<bool> {
         let found = sqlx::query(&format!("SELECT 1 FROM entities WHERE kind = $1 AND id = $2{}", self.lock(true)))
             .bind(kind.as_str())
             .bind(id.to_string())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
         if found.is_none() {
-            tx.rollback().await?;
             return Ok(false);
         }
         let mut doomed = vec![(kind, id.to_string())];
@@ -134,7 +191,7 @@ impl Store {
             let rows = sqlx::query("SELECT kind, id, field FROM entity_refs WHERE ref_kind = $1 AND ref_id = $2")
                 .bind(target_kind.as_str())
                 .bind(&target_id)
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut **tx)
                 .await?;
             for row in rows {
                 let referencing: String = row.try_get("kind")?;
@@ -157,13 +214,10 @@ impl Store {
                 sqlx::query(&format!("DELETE FROM {table} WHERE kind = $1 AND id = $2"))
                     .bind(doomed_kind.as_str())
                     .bind(doomed_id)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
             }
         }
-        let version = bump_version(&mut tx).await?;
-        tx.commit().await?;
-        self.announce(version);
         Ok(true)
     }
 

@@ -251,6 +251,7 @@ fn redact_url(url: &str) -> String {
 mod entities;
 mod queries;
 
+pub use entities::{Applied, WriteOp};
 pub use queries::{ListFilter, TagFilter, TagRow};
 
 #[cfg(test)]

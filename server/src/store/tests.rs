@@ -214,6 +214,24 @@ async fn concurrent_writers_all_land(store: Store) {
     assert_eq!(store.all(EntityKind::Consumers).await.unwrap().len(), 16);
 }
 
+async fn a_batch_lands_whole_or_not_at_all(store: Store) {
+    let version = store.config_version();
+    let service = entity(EntityKind::Services, vec![], &[]);
+    let route = entity(EntityKind::Routes, vec![("service", EntityKind::Services, service.id)], &[]);
+    let dangling = entity(EntityKind::Routes, vec![("service", EntityKind::Services, Uuid::new_v4())], &[]);
+    let err = store
+        .apply(&[WriteOp::Upsert(service.clone()), WriteOp::Upsert(route.clone()), WriteOp::Upsert(dangling)])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::ForeignKey { .. }), "{err}");
+    assert_eq!(store.config_version(), version);
+    assert_eq!(store.get(EntityKind::Services, service.id).await.unwrap(), None, "nothing of a failed batch stays");
+    let applied = store.apply(&[WriteOp::Upsert(service.clone()), WriteOp::Upsert(route.clone())]).await.unwrap();
+    assert_eq!(applied.len(), 2);
+    assert_eq!(store.config_version(), version + 1, "one batch, one version");
+    assert!(store.get(EntityKind::Routes, route.id).await.unwrap().is_some(), "a batch sees its own earlier writes");
+}
+
 async fn sqlite_store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     (Store::open_sqlite(&dir.path().join("gatehouse.db")).await.unwrap(), dir)
@@ -265,6 +283,7 @@ on_both_backends!(
     restricted_deletes_are_refused_and_cascades_follow_references,
     pages_filter_by_parent_and_by_tags,
     upsert_replaces_and_keeps_created_at_and_update_needs_an_entity,
+    a_batch_lands_whole_or_not_at_all,
 );
 
 #[tokio::test]
