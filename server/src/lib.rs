@@ -4,6 +4,7 @@
 pub mod admin_api;
 pub mod admin_gui;
 pub mod config;
+pub mod declarative;
 pub mod logging;
 pub mod node;
 pub mod oxd_api;

@@ -38,8 +38,39 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "--KEY VALUE")]
         settings: Vec<String>,
     },
+    /// Move configuration in and out in Kong's declarative format (YAML or JSON).
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
     /// Print the version.
     Version,
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    #[command(name = "db_import")]
+    /// Validate FILE and apply it to the database in one transaction (entities it names are created or
+    /// replaced; others are left as they are).
+    DbImport {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// TOML configuration file naming the database.
+        #[arg(short, long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "--KEY VALUE")]
+        settings: Vec<String>,
+    },
+    #[command(name = "db_export")]
+    /// Write the database's configuration to FILE as YAML (`-` for standard output).
+    DbExport {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[arg(short, long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "--KEY VALUE")]
+        settings: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -58,6 +89,21 @@ fn main() -> ExitCode {
             }
             Err(error) => fail(&error),
         },
+        Command::Config { action } => {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(error) => return fail(&format!("cannot start the runtime: {error}")),
+            };
+            match runtime.block_on(declarative_command(action)) {
+                Ok(line) => {
+                    if !line.is_empty() {
+                        say(&line);
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(&error),
+            }
+        }
         Command::Start { config, settings } => {
             let config = match load(config.as_deref(), &settings) {
                 Ok(config) => config,
@@ -72,6 +118,37 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => fail(&error),
             }
+        }
+    }
+}
+
+/// `gatehouse config db_import|db_export`: returns what to print.
+async fn declarative_command(action: ConfigAction) -> Result<String, String> {
+    use std::sync::Arc;
+
+    let (config, settings) = match &action {
+        ConfigAction::DbImport { config, settings, .. } | ConfigAction::DbExport { config, settings, .. } => {
+            (config, settings)
+        }
+    };
+    let config = load(config.as_deref(), settings)?;
+    let store = server::store::Store::open(&config).await.map_err(|e| e.to_string())?;
+    let node = Arc::new(server::node::Node::new(config, Arc::new(store)));
+    match action {
+        ConfigAction::DbImport { file, .. } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let parsed = server::declarative::parse(&text).map_err(|e| e.to_string())?;
+            let applied = server::declarative::import(&node, parsed).await.map_err(|e| e.to_string())?;
+            Ok(format!("parse successful; {} entities imported from {}", applied.len(), file.display()))
+        }
+        ConfigAction::DbExport { file, .. } => {
+            let exported = server::declarative::export(&node.store).await.map_err(|e| e.to_string())?;
+            let yaml = server::declarative::to_yaml(&exported);
+            if file.as_os_str() == "-" {
+                return Ok(yaml.trim_end().to_string());
+            }
+            std::fs::write(&file, yaml).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+            Ok(format!("exported the configuration to {}", file.display()))
         }
     }
 }

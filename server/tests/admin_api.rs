@@ -381,6 +381,30 @@ async fn concurrent_patches_leave_one_whole_entity(api: Api) {
     assert_eq!(api.call("GET", "/services", None).await.body["data"].as_array().unwrap().len(), 1);
 }
 
+async fn config_endpoint_exports_and_imports_declarative_files(api: Api) {
+    api.ok("POST", "/services", json!({"name": "svc", "host": "svc.internal"})).await;
+    let exported = api.call("GET", "/config", None).await.body;
+    let yaml = exported["config"].as_str().unwrap();
+    assert!(yaml.contains("_format_version: '2.1'") || yaml.contains("_format_version: \"2.1\""), "{yaml}");
+    let file = "_format_version: \"2.1\"\nconsumers:\n- username: imported\n";
+    let reply = api.call("POST", "/config", Some(json!({"config": file}))).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    assert_eq!(reply.body["consumers"][0]["username"], "imported");
+    let raw =
+        api.call("POST", "/config", Some(json!({"_format_version": "2.1", "consumers": [{"username": "raw"}]}))).await;
+    assert_eq!(raw.status, StatusCode::CREATED);
+    let body = api
+        .refused(
+            "POST",
+            "/config",
+            Some(json!({"config": "_format_version: \"2.1\"\nservices:\n- name: nohost\n"})),
+            400,
+        )
+        .await;
+    assert_eq!(body["code"], 14);
+    assert_eq!(api.call("GET", "/consumers/imported", None).await.status, StatusCode::OK);
+}
+
 macro_rules! on_both_backends {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -404,4 +428,5 @@ on_both_backends!(
     pages_walk_with_size_and_tags_kept_in_next,
     schemas_validation_and_the_catalogue,
     concurrent_patches_leave_one_whole_entity,
+    config_endpoint_exports_and_imports_declarative_files,
 );

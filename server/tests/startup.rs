@@ -149,3 +149,34 @@ fn version_prints_gatehouse_and_kong_versions() {
     assert!(status.success());
     assert_eq!(stdout.trim(), format!("Gatehouse {} (Kong 2.2.1 compatible)", env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn config_db_import_then_db_export_round_trips_a_kong_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().to_str().unwrap();
+    let file = dir.path().join("kong.yml");
+    std::fs::write(
+        &file,
+        "_format_version: \"1.1\"\nservices:\n- name: echo\n  url: http://127.0.0.1:9000\n  routes:\n  - name: echo\n    paths: [\"/echo\"]\nconsumers:\n- username: app\n",
+    )
+    .unwrap();
+    let (status, stdout, stderr) = run(&["config", "db_import", file.to_str().unwrap(), "--prefix", prefix]);
+    assert!(status.success(), "{stderr}");
+    assert_eq!(stdout.trim(), format!("parse successful; 3 entities imported from {}", file.display()));
+
+    let (status, yaml, stderr) = run(&["config", "db_export", "-", "--prefix", prefix]);
+    assert!(status.success(), "{stderr}");
+    let exported: serde_json::Value = serde_yaml::from_str(&yaml).unwrap();
+    assert_eq!(exported["_format_version"], "2.1");
+    assert_eq!(exported["services"][0]["name"], "echo");
+    assert_eq!(exported["routes"][0]["service"], exported["services"][0]["id"], "references export as ids");
+
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(&bad, "_format_version: \"2.1\"\nservices:\n- name: x\n").unwrap();
+    let (status, _, stderr) = run(&["config", "db_import", bad.to_str().unwrap(), "--prefix", prefix]);
+    assert!(!status.success());
+    assert!(
+        stderr.contains("declarative config is invalid") && stderr.contains("host: required field missing"),
+        "{stderr}"
+    );
+}

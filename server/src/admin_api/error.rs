@@ -25,7 +25,7 @@ pub enum AdminError {
     #[error("{0}")]
     Schema(#[from] SchemaViolation),
     /// A Kong error object with its status (invalid size, invalid offset, unresolved foreign keys...).
-    #[error("{body}")]
+    #[error("{}", body["message"].as_str().unwrap_or("invalid request"))]
     Kong { status: u16, body: Value },
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -2,6 +2,7 @@
 //! shapes. Each endpoint family lives in its own module.
 
 mod body;
+mod declarative_config;
 mod dispatch;
 mod entities;
 mod error;
@@ -22,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use tower_http::normalize_path::NormalizePath;
 
+pub use entities::Entities;
 pub use error::AdminError;
 
 use crate::node::Node;
@@ -41,6 +43,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/schemas/{entity}/validate", post(schemas::validate))
         .route("/plugins/schema/{name}", get(schemas::plugin_config_schema))
         .route("/plugins/enabled", get(schemas::enabled_plugins))
+        .route("/config", get(declarative_config::get).post(declarative_config::post))
         .route("/tags", get(tags::all))
         .route("/tags/{tag}", get(tags::one))
         .route("/{collection}", any(dispatch::collection))
