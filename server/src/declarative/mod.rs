@@ -172,11 +172,10 @@ fn collect(
             return;
         }
     };
-    if let Some(acls) = body.remove("acls") {
-        if !acls.as_array().is_none_or(Vec::is_empty) {
-            problems
-                .insert(format!("{place}.acls"), json!("acls are not supported yet (they come with the acl plugin)"));
-        }
+    if let Some(acls) = body.remove("acls")
+        && !acls.as_array().is_none_or(Vec::is_empty)
+    {
+        problems.insert(format!("{place}.acls"), json!("acls are not supported yet (they come with the acl plugin)"));
     }
     let nested: Vec<(String, &'static str, EntityKind, Value)> = children(kind)
         .iter()
@@ -237,10 +236,10 @@ fn natural_key(kind: EntityKind, body: &Map<String, Value>) -> Option<String> {
 fn resolve_names(entries: &mut [Entry]) {
     let mut by_name: HashMap<(EntityKind, String), Uuid> = HashMap::new();
     for entry in entries.iter() {
-        if let Some(field) = definition(entry.kind).endpoint_key {
-            if let Some(Value::String(name)) = entry.body.get(field) {
-                by_name.insert((entry.kind, name.clone()), entry.id);
-            }
+        if let Some(field) = definition(entry.kind).endpoint_key
+            && let Some(Value::String(name)) = entry.body.get(field)
+        {
+            by_name.insert((entry.kind, name.clone()), entry.id);
         }
     }
     for entry in entries.iter_mut() {
