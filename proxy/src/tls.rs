@@ -86,6 +86,23 @@ pub fn server_config(cert: &CertifiedKey) -> Result<Arc<ServerConfig>, TlsError>
     Ok(Arc::new(config))
 }
 
+/// Checks a certificate and key given as PEM text (Admin API `certificates`): both parse, and the key is the
+/// certificate's. Errors are `(field, message)` in Kong's words.
+pub fn check_pem_pair(cert: &str, key: &str) -> Result<(), (&'static str, String)> {
+    let chain = CertificateDer::pem_slice_iter(cert.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .ok()
+        .filter(|chain| !chain.is_empty())
+        .ok_or(("cert", "invalid certificate: unable to load certificate".to_string()))?;
+    let key = PrivateKeyDer::from_pem_slice(key.as_bytes())
+        .map_err(|_| ("key", "invalid key: unable to load private key".to_string()))?;
+    let signing_key = rustls::crypto::ring::sign::any_supported_type(&key)
+        .map_err(|_| ("key", "invalid key: unsupported key type".to_string()))?;
+    rustls::sign::CertifiedKey::new(chain, signing_key)
+        .keys_match()
+        .map_err(|_| ("@entity", "certificate does not match key".to_string()))
+}
+
 /// The acceptor of `ssl` listeners serving `cert`.
 pub fn acceptor(cert: &CertifiedKey) -> Result<TlsAcceptor, TlsError> {
     Ok(TlsAcceptor::from(server_config(cert)?))
@@ -107,6 +124,18 @@ mod tests {
         );
         assert_eq!(mode & 0o777, 0o600, "the private key must not be readable by others");
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn pem_pairs_must_parse_and_match() {
+        let a = rcgen::generate_simple_self_signed(vec!["a.example".into()]).unwrap();
+        let b = rcgen::generate_simple_self_signed(vec!["b.example".into()]).unwrap();
+        let (cert, key) = (a.cert.pem(), a.key_pair.serialize_pem());
+        assert_eq!(check_pem_pair(&cert, &key), Ok(()));
+        let err = check_pem_pair(&cert, &b.key_pair.serialize_pem()).unwrap_err();
+        assert_eq!(err, ("@entity", "certificate does not match key".to_string()));
+        assert_eq!(check_pem_pair("junk", &key).unwrap_err().0, "cert");
+        assert_eq!(check_pem_pair(&cert, "junk").unwrap_err().0, "key");
     }
 
     #[test]

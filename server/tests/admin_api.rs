@@ -405,6 +405,70 @@ async fn config_endpoint_exports_and_imports_declarative_files(api: Api) {
     assert_eq!(api.call("GET", "/consumers/imported", None).await.status, StatusCode::OK);
 }
 
+fn certificate(name: &str) -> (String, String) {
+    let generated = rcgen::generate_simple_self_signed(vec![name.to_string()]).unwrap();
+    (generated.cert.pem(), generated.key_pair.serialize_pem())
+}
+
+async fn certificates_carry_their_snis_and_must_match_their_keys(api: Api) {
+    let (cert, key) = certificate("a.example");
+    let created =
+        api.ok("POST", "/certificates", json!({"cert": cert, "key": key, "snis": ["b.example", "a.example"]})).await;
+    assert_eq!(created["snis"], json!(["a.example", "b.example"]));
+    let id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(api.call("GET", "/certificates/a.example", None).await.body["id"], json!(id), "found by SNI name");
+    assert_eq!(api.call("GET", "/certificates/zzz.example", None).await.body, json!({"message": "SNI not found"}));
+    assert_eq!(api.call("GET", "/snis", None).await.body["data"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        api.call("GET", &format!("/certificates/{id}/snis"), None).await.body["data"].as_array().unwrap().len(),
+        2
+    );
+
+    let (other_cert, other_key) = certificate("c.example");
+    api.refused(
+        "POST",
+        "/certificates",
+        Some(json!({"cert": other_cert, "key": other_key, "snis": ["a.example"]})),
+        409,
+    )
+    .await;
+    let body = api.refused("POST", "/certificates", Some(json!({"cert": cert, "key": other_key})), 400).await;
+    assert_eq!(body["message"], "schema violation (certificate does not match key)");
+    let body = api
+        .refused(
+            "POST",
+            "/certificates",
+            Some(json!({"cert": cert, "key": key, "snis": ["x.example", "x.example"]})),
+            400,
+        )
+        .await;
+    assert_eq!(body["fields"]["snis"], "x.example is duplicated");
+
+    let patched = api.ok("PATCH", &format!("/certificates/{id}"), json!({"snis": ["c.example"]})).await;
+    assert_eq!(patched["snis"], json!(["c.example"]));
+    let kept = api.ok("PATCH", &format!("/certificates/{id}"), json!({"tags": ["x"]})).await;
+    assert_eq!(kept["snis"], json!(["c.example"]), "a PATCH without snis keeps them");
+    let replaced = api.ok("PUT", &format!("/certificates/{id}"), json!({"cert": cert, "key": key})).await;
+    assert_eq!(replaced["snis"], json!([]), "a PUT replaces everything");
+    let by_sni = api.ok("PUT", "/certificates/new.example", json!({"cert": other_cert, "key": other_key})).await;
+    assert_eq!(by_sni["snis"], json!(["new.example"]));
+    assert_eq!(api.call("DELETE", "/certificates/new.example", None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        api.call("GET", "/snis/new.example", None).await.status,
+        StatusCode::NOT_FOUND,
+        "SNIs go with their certificate"
+    );
+
+    let mut params = rcgen::CertificateParams::new(vec!["ca.example".to_string()]).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = params.self_signed(&rcgen::KeyPair::generate().unwrap()).unwrap();
+    let stored = api.ok("POST", "/ca_certificates", json!({"cert": ca.pem()})).await;
+    assert_eq!(stored["cert_digest"].as_str().unwrap().len(), 64);
+    api.refused("POST", "/ca_certificates", Some(json!({"cert": ca.pem()})), 409).await;
+    let body = api.refused("POST", "/ca_certificates", Some(json!({"cert": cert})), 400).await;
+    assert!(body["fields"]["cert"].as_str().unwrap().contains("CA"));
+}
+
 macro_rules! on_both_backends {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -429,4 +493,5 @@ on_both_backends!(
     schemas_validation_and_the_catalogue,
     concurrent_patches_leave_one_whole_entity,
     config_endpoint_exports_and_imports_declarative_files,
+    certificates_carry_their_snis_and_must_match_their_keys,
 );

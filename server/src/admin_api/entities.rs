@@ -16,9 +16,9 @@ use uuid::Uuid;
 
 use super::body::RawBody;
 use super::pagination::{PageQuery, encode_offset};
-use super::{AdminError, form, json};
+use super::{AdminError, certificates, form, json};
 use crate::node::Node;
-use crate::store::{EntityRef, ListFilter, NewEntity, StoredEntity};
+use crate::store::{Applied, EntityRef, ListFilter, NewEntity, StoredEntity, WriteOp};
 
 /// Collections reachable at the top level (targets only live under their upstream).
 pub fn top_level(collection: &str) -> Option<EntityKind> {
@@ -96,6 +96,7 @@ impl Entities {
         if let Some(parent) = parent {
             input.insert(parent.field.into(), json!({"id": parent.id}));
         }
+        let snis = take_snis(kind, &mut input)?;
         let entity = self.prepare(kind, input, None).await?;
         if kind == EntityKind::Targets {
             // Kong 2.x: POSTing a target that exists updates it and says so.
@@ -113,7 +114,7 @@ impl Entities {
                 return Ok(response);
             }
         }
-        let stored = self.node.store.insert(&entity).await?;
+        let stored = self.commit(WriteOp::Insert(entity), snis).await?;
         Ok(json(StatusCode::CREATED, &self.render(&stored).await?))
     }
 
@@ -133,9 +134,21 @@ impl Entities {
         if let Some(parent) = parent {
             input.insert(parent.field.into(), json!({"id": parent.id}));
         }
-        let existing = self.resolve(kind, parent, key).await?;
+        let mut snis = take_snis(kind, &mut input)?;
+        let existing = match self.resolve(kind, parent, key).await {
+            // PUT /certificates/{sni} creates the certificate with that SNI.
+            Err(AdminError::NotFoundMessage(_)) if kind == EntityKind::Certificates => None,
+            other => other?,
+        };
         let id = match Uuid::parse_str(key) {
             Ok(id) => id,
+            Err(_) if kind == EntityKind::Certificates => {
+                let names = snis.get_or_insert_with(Vec::new);
+                if !names.iter().any(|n| n == key) {
+                    names.push(key.to_string());
+                }
+                existing.as_ref().map(|e| e.id).unwrap_or_else(Uuid::new_v4)
+            }
             Err(_) => {
                 // A key that is not a UUID is the endpoint key, and it wins over the body.
                 let field = endpoint_key(kind).ok_or(AdminError::NotFound)?;
@@ -144,7 +157,9 @@ impl Entities {
             }
         };
         let entity = self.prepare(kind, input, Some(id)).await?;
-        let stored = self.node.store.upsert(&entity).await?;
+        // A PUT replaces the whole certificate, SNIs included.
+        let snis = if kind == EntityKind::Certificates { Some(snis.unwrap_or_default()) } else { snis };
+        let stored = self.commit(WriteOp::Upsert(entity), snis).await?;
         Ok(json(StatusCode::OK, &self.render(&stored).await?))
     }
 
@@ -157,7 +172,8 @@ impl Entities {
     ) -> Result<Response, AdminError> {
         let existing = self.resolve(kind, parent, key).await?.ok_or(AdminError::NotFound)?;
         let stored_name = existing.doc.get("name").and_then(Value::as_str).map(str::to_string);
-        let input = typed_input(kind, body, stored_name.as_deref())?;
+        let mut input = typed_input(kind, body, stored_name.as_deref())?;
+        let snis = take_snis(kind, &mut input)?;
         let mut merged = existing.doc.as_object().cloned().unwrap_or_default();
         let plugin_name = input.get("name").and_then(Value::as_str).or(stored_name.as_deref()).map(str::to_string);
         let fields = fields_of(kind, plugin_name.as_deref());
@@ -165,8 +181,9 @@ impl Entities {
         if let Some(parent) = parent {
             merged.insert(parent.field.into(), json!({"id": parent.id}));
         }
+        merged.remove("snis");
         let entity = self.prepare(kind, merged, Some(existing.id)).await?;
-        let stored = self.node.store.update(&entity).await?.ok_or(AdminError::NotFound)?;
+        let stored = self.commit(WriteOp::Update(entity), snis).await?;
         Ok(json(StatusCode::OK, &self.render(&stored).await?))
     }
 
@@ -233,6 +250,30 @@ impl Entities {
         }))
     }
 
+    /// Writes one entity, with a certificate's SNIs brought in line with `snis` in the same transaction.
+    async fn commit(&self, op: WriteOp, snis: Option<Vec<String>>) -> Result<StoredEntity, AdminError> {
+        let mut ops = vec![op.clone()];
+        if let (WriteOp::Insert(cert) | WriteOp::Upsert(cert) | WriteOp::Update(cert), Some(names)) = (&op, snis) {
+            let filter = ListFilter { parent: Some(("certificate".into(), cert.id)), tags: None };
+            let current = self.node.store.page(EntityKind::Snis, &filter, None, u32::MAX).await?;
+            let current_names: Vec<&str> = current.iter().filter_map(|s| s.doc["name"].as_str()).collect();
+            for sni in &current {
+                if !names.iter().any(|n| Some(n.as_str()) == sni.doc["name"].as_str()) {
+                    ops.push(WriteOp::Delete(EntityKind::Snis, sni.id));
+                }
+            }
+            for name in names.iter().filter(|n| !current_names.contains(&n.as_str())) {
+                let body =
+                    Map::from_iter([("name".into(), json!(name)), ("certificate".into(), json!({"id": cert.id}))]);
+                ops.push(WriteOp::Insert(self.prepare(EntityKind::Snis, body, None).await?));
+            }
+        }
+        match self.node.store.apply(&ops).await?.into_iter().next() {
+            Some(Applied::Written(stored)) => Ok(stored),
+            _ => Err(AdminError::NotFound),
+        }
+    }
+
     /// Validates `input` as a whole entity of `kind` and derives what the store indexes.
     pub async fn prepare(
         &self,
@@ -257,6 +298,7 @@ impl Entities {
         }
         let def = definition(kind);
         let mut doc = def.process(&Value::Object(input))?;
+        certificates::check(kind, &mut doc)?;
         let id = doc["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()).unwrap_or_else(Uuid::new_v4);
         doc["id"] = json!(id);
         let unique_keys = def
@@ -323,6 +365,11 @@ impl Entities {
 
 fn endpoint_key(kind: EntityKind) -> Option<&'static str> {
     definition(kind).endpoint_key
+}
+
+/// Certificates carry their SNIs as a `snis` pseudo-field; other kinds have no such thing.
+fn take_snis(kind: EntityKind, input: &mut Map<String, Value>) -> Result<Option<Vec<String>>, AdminError> {
+    if kind == EntityKind::Certificates { Ok(certificates::take_snis(input)?) } else { Ok(None) }
 }
 
 /// The fields of `kind` (for plugins, of the named plugin) used to type forms and merge patches.

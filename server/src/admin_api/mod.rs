@@ -2,6 +2,7 @@
 //! shapes. Each endpoint family lives in its own module.
 
 mod body;
+mod certificates;
 mod declarative_config;
 mod dispatch;
 mod entities;
