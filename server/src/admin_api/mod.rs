@@ -2,6 +2,7 @@
 //! shapes. Each endpoint family lives in its own module.
 
 mod body;
+mod catalogue;
 mod certificates;
 mod declarative_config;
 mod dispatch;
@@ -9,6 +10,7 @@ mod entities;
 mod error;
 mod form;
 mod node_info;
+mod openapi;
 mod pagination;
 mod schemas;
 mod tags;
@@ -39,6 +41,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/", get(node_info::root).options(preflight_response))
         .route("/status", get(node_info::status).options(preflight_response))
         .route("/endpoints", get(endpoints))
+        .route("/openapi.json", get(openapi_document))
         .route("/schemas/{entity}", get(schemas::entity_schema))
         .route("/schemas/plugins/{name}", get(schemas::plugin_schema))
         .route("/schemas/{entity}/validate", post(schemas::validate))
@@ -57,59 +60,14 @@ pub fn router(node: Arc<Node>) -> Router {
         .with_state(node)
 }
 
-/// The route templates this API serves (`GET /endpoints`), sorted as Kong sorts them.
-const ENDPOINTS: &[&str] = &[
-    "/",
-    "/ca_certificates",
-    "/ca_certificates/{ca_certificates}",
-    "/certificates",
-    "/certificates/{certificates}",
-    "/certificates/{certificates}/snis",
-    "/certificates/{certificates}/snis/{snis}",
-    "/consumers",
-    "/consumers/{consumers}",
-    "/consumers/{consumers}/plugins",
-    "/consumers/{consumers}/plugins/{plugins}",
-    "/endpoints",
-    "/plugins",
-    "/plugins/enabled",
-    "/plugins/schema/{name}",
-    "/plugins/{plugins}",
-    "/plugins/{plugins}/consumer",
-    "/plugins/{plugins}/route",
-    "/plugins/{plugins}/service",
-    "/routes",
-    "/routes/{routes}",
-    "/routes/{routes}/plugins",
-    "/routes/{routes}/plugins/{plugins}",
-    "/routes/{routes}/service",
-    "/schemas/plugins/{name}",
-    "/schemas/{db_entity_name}",
-    "/schemas/{db_entity_name}/validate",
-    "/services",
-    "/services/{services}",
-    "/services/{services}/client_certificate",
-    "/services/{services}/plugins",
-    "/services/{services}/plugins/{plugins}",
-    "/services/{services}/routes",
-    "/services/{services}/routes/{routes}",
-    "/snis",
-    "/snis/{snis}",
-    "/status",
-    "/tags",
-    "/tags/{tags}",
-    "/upstreams",
-    "/upstreams/{upstreams}",
-    "/upstreams/{upstreams}/client_certificate",
-    "/upstreams/{upstreams}/targets",
-    "/upstreams/{upstreams}/targets/{targets}",
-];
-
+/// The route templates this API serves, from the catalogue.
 async fn endpoints() -> Response {
-    let mut list: Vec<&str> = ENDPOINTS.to_vec();
-    // Segment-wise order where '/' sorts before any other character.
-    list.sort_by_key(|path| path.replace('/', "\u{1}"));
+    let list: Vec<String> = catalogue::catalogue().into_iter().map(|e| e.template).collect();
     json(StatusCode::OK, &serde_json::json!({ "data": list }))
+}
+
+async fn openapi_document() -> Response {
+    json(StatusCode::OK, &openapi::document())
 }
 
 /// `OPTIONS` on a known path: CORS preflight as Kong answers it.
