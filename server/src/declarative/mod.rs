@@ -43,6 +43,8 @@ struct Entry {
     body: Map<String, Value>,
     /// Where the entity was in the file, for error messages (`services[2].routes[1]`).
     place: String,
+    /// Whether the id was derived here rather than given by the file.
+    derived_id: bool,
 }
 
 /// A file that cannot be applied: Kong's code 14 with the problems by place.
@@ -67,7 +69,8 @@ pub fn parse(text: &str) -> Result<Map<String, Value>, AdminError> {
 
 /// Validates and applies a declarative configuration; returns the applied entities.
 pub async fn import(node: &Arc<Node>, file: Map<String, Value>) -> Result<Vec<StoredEntity>, AdminError> {
-    let entries = flatten(file)?;
+    let mut entries = flatten(file)?;
+    adopt_stored_ids(node, &mut entries).await?;
     let entities = Entities { node: node.clone() };
     let mut ops = Vec::with_capacity(entries.len());
     let mut problems = Map::new();
@@ -94,6 +97,38 @@ pub async fn import(node: &Arc<Node>, file: Map<String, Value>) -> Result<Vec<St
             _ => None,
         })
         .collect())
+}
+
+/// An entity the file names without an id takes the id of the stored entity with the same name, so a file
+/// can update configuration that was made through the API; references to it follow.
+async fn adopt_stored_ids(node: &Node, entries: &mut [Entry]) -> Result<(), AdminError> {
+    let mut renamed: HashMap<Uuid, Uuid> = HashMap::new();
+    for entry in entries.iter_mut().filter(|e| e.derived_id) {
+        let Some(field) = definition(entry.kind).endpoint_key else { continue };
+        let Some(Value::String(name)) = entry.body.get(field) else { continue };
+        if entry.kind == EntityKind::Targets {
+            continue;
+        }
+        if let Some(stored) = node.store.get_by_key(entry.kind, field, name).await? {
+            renamed.insert(entry.id, stored.id);
+            entry.id = stored.id;
+            entry.body.insert("id".into(), json!(stored.id));
+        }
+    }
+    if renamed.is_empty() {
+        return Ok(());
+    }
+    for entry in entries.iter_mut() {
+        for reference in definition(entry.kind).references {
+            let Some(id) = entry.body.get(reference.field).and_then(|r| r.get("id")).and_then(Value::as_str) else {
+                continue;
+            };
+            if let Some(stored) = Uuid::parse_str(id).ok().and_then(|id| renamed.get(&id)) {
+                entry.body.insert(reference.field.into(), json!({"id": stored}));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn flatten(mut file: Map<String, Value>) -> Result<Vec<Entry>, AdminError> {
@@ -186,6 +221,7 @@ fn collect(
         body.insert((*field).into(), json!({"id": parent_id}));
     }
     let natural_key = natural_key(kind, &body);
+    let derived_id = body.get("id").is_none_or(Value::is_null);
     let id = match body.get("id").and_then(Value::as_str).map(Uuid::parse_str) {
         Some(Ok(id)) => id,
         Some(Err(_)) => {
@@ -209,7 +245,7 @@ fn collect(
             collect(child, item, Some((field, id, own_key.clone())), child_place, entries, problems);
         }
     }
-    entries.push(Entry { kind, id, body, place });
+    entries.push(Entry { kind, id, body, place, derived_id });
 }
 
 /// The key a derived id is made from: the endpoint key, or for plugins their name and scope.

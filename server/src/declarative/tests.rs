@@ -66,6 +66,27 @@ async fn a_kong_file_is_flattened_resolved_and_applied_in_one_version() {
 }
 
 #[tokio::test]
+async fn a_file_updates_entities_made_through_the_api_by_name() {
+    let (node, _dir) = new_node().await;
+    let entities = crate::admin_api::Entities { node: node.clone() };
+    let made = entities
+        .prepare(
+            EntityKind::Services,
+            json!({"name": "billing", "host": "old.internal"}).as_object().unwrap().clone(),
+            None,
+        )
+        .await
+        .unwrap();
+    node.store.insert(&made).await.unwrap();
+    import(&node, parse(FILE).unwrap()).await.unwrap();
+    let billing = node.store.get_by_key(EntityKind::Services, "name", "billing").await.unwrap().unwrap();
+    assert_eq!(billing.id, made.id, "the stored id is kept");
+    assert_eq!(billing.doc["host"], "billing.internal");
+    let route = node.store.get_by_key(EntityKind::Routes, "name", "billing-api").await.unwrap().unwrap();
+    assert_eq!(route.doc["service"]["id"], json!(made.id), "children follow the adopted id");
+}
+
+#[tokio::test]
 async fn export_then_import_elsewhere_reproduces_the_configuration() {
     let (node, _dir) = new_node().await;
     import(&node, parse(FILE).unwrap()).await.unwrap();
