@@ -13,7 +13,11 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::Full;
 
+use crate::headers::HeaderSet;
 use crate::listener::ConnInfo;
+
+/// `Server` on responses the gateway makes itself.
+const SERVER: &str = concat!("gatehouse/", env!("CARGO_PKG_VERSION"));
 use crate::model::MessageBody;
 
 /// The compiled configuration the proxy serves from. Built once per configuration version, never per request.
@@ -27,15 +31,12 @@ pub struct Snapshot {
 #[derive(Clone)]
 pub struct Gateway {
     snapshot: Arc<ArcSwap<Snapshot>>,
-    server_header: HeaderValue,
+    headers: HeaderSet,
 }
 
 impl Gateway {
-    pub fn new(snapshot: Snapshot) -> Self {
-        Gateway {
-            snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
-            server_header: HeaderValue::from_static(concat!("gatehouse/", env!("CARGO_PKG_VERSION"))),
-        }
+    pub fn new(snapshot: Snapshot, headers: HeaderSet) -> Self {
+        Gateway { snapshot: Arc::new(ArcSwap::from_pointee(snapshot)), headers }
     }
 
     /// Replaces the snapshot; requests already running keep the one they loaded.
@@ -64,7 +65,9 @@ impl Gateway {
         *response.status_mut() = status;
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
-        headers.insert(header::SERVER, self.server_header.clone());
+        if self.headers.server {
+            headers.insert(header::SERVER, HeaderValue::from_static(SERVER));
+        }
         response
     }
 }
@@ -103,17 +106,21 @@ mod tests {
 
     #[tokio::test]
     async fn with_no_route_answers_kongs_404() {
-        let gateway = Gateway::new(Snapshot::default());
+        let gateway = Gateway::new(Snapshot::default(), HeaderSet::parse("server_tokens").unwrap());
         let response = gateway.service(conn()).oneshot(Request::new(())).await.unwrap();
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(response.headers()[header::SERVER], SERVER);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json; charset=utf-8");
         let body = response.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(body, r#"{"message":"no Route matched with those values"}"#);
+        let quiet = Gateway::new(Snapshot::default(), HeaderSet::default());
+        let response = quiet.service(conn()).oneshot(Request::new(())).await.unwrap();
+        assert!(!response.headers().contains_key(header::SERVER), "headers = off");
     }
 
     #[test]
     fn install_replaces_the_serving_snapshot() {
-        let gateway = Gateway::new(Snapshot::default());
+        let gateway = Gateway::new(Snapshot::default(), HeaderSet::default());
         gateway.install(Snapshot { config_version: 7 });
         assert_eq!(gateway.snapshot().config_version, 7);
     }

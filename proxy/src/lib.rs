@@ -9,6 +9,8 @@ pub mod model;
 #[cfg(feature = "engine")]
 pub mod gateway;
 #[cfg(feature = "engine")]
+pub mod headers;
+#[cfg(feature = "engine")]
 pub mod listener;
 #[cfg(feature = "engine")]
 pub mod tls;

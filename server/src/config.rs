@@ -101,6 +101,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Addresses and CIDR blocks whose `X-Forwarded-*` / `X-Real-IP` headers are believed.
     pub trusted_ips: String,
+    /// The gateway's own response headers: `server_tokens`, `latency_tokens`, header names, or `off`.
+    pub headers: String,
+    /// When set, every Admin API request must carry it (`Authorization: Bearer` or `Kong-Admin-Token`).
+    pub admin_api_token: String,
     /// Default certificate of `ssl` listeners (PEM paths); empty = a self-signed one kept in the prefix.
     pub ssl_cert: String,
     pub ssl_cert_key: String,
@@ -130,6 +134,8 @@ impl Default for Config {
             log_level: LogLevel::Notice,
             log_format: LogFormat::Text,
             trusted_ips: String::new(),
+            headers: "server_tokens, latency_tokens".into(),
+            admin_api_token: String::new(),
             ssl_cert: String::new(),
             ssl_cert_key: String::new(),
             shutdown_timeout: 10,
@@ -138,7 +144,7 @@ impl Default for Config {
 }
 
 /// Keys whose values never leave the process (`GET /` shows `******`, logs never print them).
-const SECRET_KEYS: &[&str] = &["pg_password"];
+const SECRET_KEYS: &[&str] = &["pg_password", "admin_api_token"];
 
 impl Config {
     /// Loads the configuration: defaults, then `file`, then `GATEHOUSE_*` variables from `env`, then `flags`
@@ -196,6 +202,7 @@ impl Config {
         if self.ssl_cert.is_empty() != self.ssl_cert_key.is_empty() {
             return Err(ConfigError::Invalid("'ssl_cert' and 'ssl_cert_key' must be set together".into()));
         }
+        self.header_set()?;
         if self.database == Database::Postgres && self.pg_host.is_empty() {
             return Err(ConfigError::Invalid("'pg_host' must be set when 'database' is 'postgres'".into()));
         }
@@ -222,6 +229,15 @@ impl Config {
             .ok_or_else(|| ConfigError::UnknownKey(key.into()))?;
         parse_listen(value).map_err(|message| ConfigError::Value {
             key: key.into(),
+            origin: "the configuration".into(),
+            message,
+        })
+    }
+
+    /// The parsed `headers` setting.
+    pub fn header_set(&self) -> Result<proxy::headers::HeaderSet, ConfigError> {
+        proxy::headers::HeaderSet::parse(&self.headers).map_err(|message| ConfigError::Value {
+            key: "headers".into(),
             origin: "the configuration".into(),
             message,
         })

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use proxy::headers::HeaderSet;
 use proxy::listener::ListenerStats;
 use uuid::Uuid;
 
@@ -19,6 +20,8 @@ pub struct Node {
     pub store: Arc<Store>,
     /// Counters of the proxy listeners (`GET /status` → `server`).
     pub proxy_stats: Arc<ListenerStats>,
+    /// The gateway's own response headers this node sends (`headers`).
+    pub headers: HeaderSet,
 }
 
 impl Node {
@@ -30,9 +33,13 @@ impl Node {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0),
-            config,
             store,
             proxy_stats: Arc::new(ListenerStats::default()),
+            // A configuration is validated before a node is built; an invalid setting sends every header.
+            headers: config
+                .header_set()
+                .unwrap_or(HeaderSet::parse("server_tokens, latency_tokens").expect("Kong's default parses")),
+            config,
         }
     }
 }

@@ -137,7 +137,7 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
         ServeOptions { shutdown_grace: Duration::from_secs(config.shutdown_timeout), ..ServeOptions::default() };
 
     let node = Arc::new(Node::new(config, store.clone()));
-    let gateway = Gateway::new(Snapshot { config_version: store.config_version() });
+    let gateway = Gateway::new(Snapshot { config_version: store.config_version() }, node.headers);
     let admin = admin_api::service(node.clone());
     let gui = admin_gui::router(node.clone());
     let oxd = oxd_api::router(allow_list);

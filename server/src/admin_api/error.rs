@@ -9,6 +9,8 @@ use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
+    #[error("Unauthorized")]
+    Unauthorized,
     #[error("Not found")]
     NotFound,
     #[error("{0}")]
@@ -35,6 +37,7 @@ impl AdminError {
     fn status_and_body(&self) -> (StatusCode, Option<Value>) {
         let message = |m: &str| Some(json!({ "message": m }));
         match self {
+            AdminError::Unauthorized => (StatusCode::UNAUTHORIZED, message("Unauthorized")),
             AdminError::NotFound => (StatusCode::NOT_FOUND, message("Not found")),
             AdminError::NotFoundMessage(text) => (StatusCode::NOT_FOUND, message(text)),
             AdminError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, message("Method not allowed")),

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -56,7 +56,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/{collection}/{key}/{sub}/{child}", any(dispatch::nested_entity))
         .fallback(|| async { AdminError::NotFound })
         .method_not_allowed_fallback(|| async { AdminError::MethodNotAllowed })
-        .layer(middleware::from_fn(kong_headers))
+        .layer(middleware::from_fn_with_state(node.clone(), kong_headers))
         .with_state(node)
 }
 
@@ -86,19 +86,42 @@ pub(crate) fn preflight(allow: &'static str) -> Response {
     response
 }
 
-/// `Server`, `X-Kong-Admin-Latency` and `Access-Control-Allow-Origin: *` on every response.
-async fn kong_headers(request: Request, next: Next) -> Response {
+/// The optional `admin_api_token`, then `Server`, `X-Kong-Admin-Latency` (as the `headers` setting allows) and
+/// `Access-Control-Allow-Origin: *` on every response.
+async fn kong_headers(State(node): State<Arc<Node>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let is_head = request.method() == Method::HEAD;
-    let mut response = next.run(request).await;
+    let token = &node.config.admin_api_token;
+    let mut response = if !token.is_empty() && request.method() != Method::OPTIONS && !carries_token(&request, token) {
+        AdminError::Unauthorized.into_response()
+    } else {
+        next.run(request).await
+    };
     let headers = response.headers_mut();
-    headers.insert(header::SERVER, HeaderValue::from_static(concat!("gatehouse/", env!("CARGO_PKG_VERSION"))));
+    if node.headers.server {
+        headers.insert(header::SERVER, HeaderValue::from_static(concat!("gatehouse/", env!("CARGO_PKG_VERSION"))));
+    }
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    headers.insert("x-kong-admin-latency", HeaderValue::from(started.elapsed().as_millis() as u64));
+    if node.headers.admin_latency {
+        headers.insert("x-kong-admin-latency", HeaderValue::from(started.elapsed().as_millis() as u64));
+    }
     if is_head {
         *response.body_mut() = axum::body::Body::empty();
     }
     response
+}
+
+/// `Authorization: Bearer <token>` or `Kong-Admin-Token: <token>`, compared in constant time.
+fn carries_token(request: &Request, token: &str) -> bool {
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| request.headers().get("kong-admin-token").and_then(|v| v.to_str().ok()));
+    given.is_some_and(|given| {
+        given.len() == token.len() && given.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    })
 }
 
 /// A JSON response with Kong's content type.

@@ -68,6 +68,41 @@ async fn unknown_paths_and_methods_get_kongs_errors() {
 }
 
 #[tokio::test]
+async fn the_headers_setting_switches_server_and_latency_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config { prefix: dir.path().into(), headers: "off".into(), ..Config::default() };
+    let store = Store::open_sqlite(&config.sqlite_file()).await.unwrap();
+    let quiet = Arc::new(Node::new(config, Arc::new(store)));
+    let (_, headers, _) = call(&quiet, "GET", "/").await;
+    assert!(!headers.contains_key(header::SERVER) && !headers.contains_key("x-kong-admin-latency"));
+    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+}
+
+#[tokio::test]
+async fn an_admin_api_token_is_required_when_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config { prefix: dir.path().into(), admin_api_token: "s3cret".into(), ..Config::default() };
+    let store = Store::open_sqlite(&config.sqlite_file()).await.unwrap();
+    let node = Arc::new(Node::new(config, Arc::new(store)));
+    let (status, _, body) = call(&node, "GET", "/services").await;
+    assert_eq!((status, body.as_str()), (StatusCode::UNAUTHORIZED, r#"{"message":"Unauthorized"}"#));
+    for (name, value) in [("authorization", "Bearer s3cret"), ("kong-admin-token", "s3cret")] {
+        let request = Request::builder().uri("/services").header(name, value).body(Body::empty()).unwrap();
+        assert_eq!(service(node.clone()).oneshot(request).await.unwrap().status(), StatusCode::OK, "{name}");
+    }
+    let request =
+        Request::builder().uri("/services").header("authorization", "Bearer wrong!").body(Body::empty()).unwrap();
+    assert_eq!(service(node.clone()).oneshot(request).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let (status, _, _) = call(&node, "OPTIONS", "/services").await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "preflight needs no token");
+    let request = Request::builder().uri("/").header("kong-admin-token", "s3cret").body(Body::empty()).unwrap();
+    let response = service(node.clone()).oneshot(request).await.unwrap();
+    let root = response.into_body().collect().await.unwrap().to_bytes();
+    let root: serde_json::Value = serde_json::from_slice(&root).unwrap();
+    assert_eq!(root["configuration"]["admin_api_token"], "******", "the token is never shown");
+}
+
+#[tokio::test]
 async fn head_and_options_answer_without_a_body() {
     let (node, _dir) = node().await;
     let (status, _, body) = call(&node, "HEAD", "/").await;
