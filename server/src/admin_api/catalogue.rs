@@ -49,6 +49,9 @@ pub struct Endpoint {
 const FIXED: &[(&str, &[&str])] = &[
     ("/", &["GET"]),
     ("/status", &["GET"]),
+    ("/status/ready", &["GET"]),
+    ("/workspaces", &["GET"]),
+    ("/workspaces/{workspaces}", &["GET"]),
     ("/endpoints", &["GET"]),
     ("/openapi.json", &["GET"]),
     ("/config", &["GET", "POST"]),

@@ -131,3 +131,34 @@ mod tests {
         assert!(resident_memory_bytes() > 0);
     }
 }
+
+/// `GET /status/ready` (Kong 3.3, adopted): 200 when the database answers, else 503.
+pub async fn ready(State(node): State<Arc<Node>>) -> Response {
+    if node.store.ping().await {
+        json(StatusCode::OK, &json!({"message": "ready"}))
+    } else {
+        json(StatusCode::SERVICE_UNAVAILABLE, &json!({"message": "failed to connect to database"}))
+    }
+}
+
+/// The only workspace of Kong OSS 2.x, with an id that is the same on every node.
+fn default_workspace(node: &Node) -> serde_json::Value {
+    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, b"gatehouse:workspace:default");
+    json!({"id": id, "name": "default", "comment": null, "created_at": node.started_at, "meta": {}, "config": {}})
+}
+
+pub async fn workspaces(State(node): State<Arc<Node>>) -> Response {
+    json(StatusCode::OK, &json!({"data": [default_workspace(&node)], "next": null}))
+}
+
+pub async fn workspace(
+    State(node): State<Arc<Node>>,
+    axum::extract::Path(key): axum::extract::Path<String>,
+) -> Result<Response, AdminError> {
+    let workspace = default_workspace(&node);
+    if key == "default" || workspace["id"] == key {
+        Ok(json(StatusCode::OK, &workspace))
+    } else {
+        Err(AdminError::NotFound)
+    }
+}

@@ -103,6 +103,20 @@ async fn an_admin_api_token_is_required_when_set() {
 }
 
 #[tokio::test]
+async fn readiness_and_the_default_workspace() {
+    let (node, _dir) = node().await;
+    let (status, _, body) = call(&node, "GET", "/status/ready").await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, r#"{"message":"ready"}"#));
+    let (status, _, body) = call(&node, "GET", "/workspaces").await;
+    assert_eq!(status, StatusCode::OK);
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(list["data"][0]["name"], "default");
+    assert_eq!(call(&node, "GET", "/workspaces/default").await.0, StatusCode::OK);
+    assert_eq!(call(&node, "GET", "/workspaces/other").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(call(&node, "POST", "/workspaces").await.0, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
 async fn head_and_options_answer_without_a_body() {
     let (node, _dir) = node().await;
     let (status, _, body) = call(&node, "HEAD", "/").await;
