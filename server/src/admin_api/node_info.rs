@@ -118,20 +118,6 @@ fn resident_memory_bytes() -> u64 {
         .unwrap_or(0)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn memory_units_format_as_kong_does() {
-        assert_eq!(MemoryUnit::Mebi.format(5 * 1024 * 1024, 2), "5.00 MiB");
-        assert_eq!(MemoryUnit::Kibi.format(1536, 1), "1.5 KiB");
-        assert_eq!(MemoryUnit::Bytes.format(1536, 2), 1536);
-        assert!(MemoryUnit::parse("x").is_err());
-        assert!(resident_memory_bytes() > 0);
-    }
-}
-
 /// `GET /status/ready` (Kong 3.3, adopted): 200 when the database answers, else 503.
 pub async fn ready(State(node): State<Arc<Node>>) -> Response {
     if node.store.ping().await {
@@ -160,5 +146,19 @@ pub async fn workspace(
         Ok(json(StatusCode::OK, &workspace))
     } else {
         Err(AdminError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_units_format_as_kong_does() {
+        assert_eq!(MemoryUnit::Mebi.format(5 * 1024 * 1024, 2), "5.00 MiB");
+        assert_eq!(MemoryUnit::Kibi.format(1536, 1), "1.5 KiB");
+        assert_eq!(MemoryUnit::Bytes.format(1536, 2), 1536);
+        assert!(MemoryUnit::parse("x").is_err());
+        assert!(resident_memory_bytes() > 0);
     }
 }
