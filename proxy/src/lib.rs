@@ -13,6 +13,8 @@ pub mod headers;
 #[cfg(feature = "engine")]
 pub mod listener;
 #[cfg(feature = "engine")]
+pub mod router;
+#[cfg(feature = "engine")]
 pub mod tls;
 
 /// Gatehouse's own version (`gatehouse/<version>` in `Server`, `GET /` → `gatehouse.version`).

@@ -16,6 +16,12 @@ use serde_json::Value;
 use super::EntityKind;
 use super::schema::{Schema, SchemaViolation};
 
+/// A stored reference to another entity: `{"id": "<uuid>"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Reference {
+    pub id: uuid::Uuid,
+}
+
 /// What deleting a referenced entity does to the entities that reference it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnDelete {
@@ -27,7 +33,7 @@ pub enum OnDelete {
 
 /// A field of this kind that references another kind.
 #[derive(Debug, Clone, Copy)]
-pub struct Reference {
+pub struct ReferenceField {
     pub field: &'static str,
     pub kind: EntityKind,
     pub on_delete: OnDelete,
@@ -41,7 +47,7 @@ pub struct EntityDef {
     pub endpoint_key: Option<&'static str>,
     /// Unique keys: each is a list of fields whose values together must be unique among the kind.
     pub unique: &'static [&'static [&'static str]],
-    pub references: &'static [Reference],
+    pub references: &'static [ReferenceField],
 }
 
 impl EntityDef {
@@ -74,14 +80,18 @@ static DEFINITIONS: LazyLock<Vec<EntityDef>> = LazyLock::new(|| {
             schema: service::schema(),
             endpoint_key: Some("name"),
             unique: &[&["name"]],
-            references: &[Reference { field: "client_certificate", kind: Certificates, on_delete: OnDelete::Restrict }],
+            references: &[ReferenceField {
+                field: "client_certificate",
+                kind: Certificates,
+                on_delete: OnDelete::Restrict,
+            }],
         },
         EntityDef {
             kind: Routes,
             schema: route::schema(),
             endpoint_key: Some("name"),
             unique: &[&["name"]],
-            references: &[Reference { field: "service", kind: Services, on_delete: OnDelete::Restrict }],
+            references: &[ReferenceField { field: "service", kind: Services, on_delete: OnDelete::Restrict }],
         },
         EntityDef {
             kind: Consumers,
@@ -96,9 +106,9 @@ static DEFINITIONS: LazyLock<Vec<EntityDef>> = LazyLock::new(|| {
             endpoint_key: None,
             unique: &[&["name", "route", "service", "consumer"]],
             references: &[
-                Reference { field: "route", kind: Routes, on_delete: OnDelete::Cascade },
-                Reference { field: "service", kind: Services, on_delete: OnDelete::Cascade },
-                Reference { field: "consumer", kind: Consumers, on_delete: OnDelete::Cascade },
+                ReferenceField { field: "route", kind: Routes, on_delete: OnDelete::Cascade },
+                ReferenceField { field: "service", kind: Services, on_delete: OnDelete::Cascade },
+                ReferenceField { field: "consumer", kind: Consumers, on_delete: OnDelete::Cascade },
             ],
         },
         EntityDef {
@@ -106,14 +116,18 @@ static DEFINITIONS: LazyLock<Vec<EntityDef>> = LazyLock::new(|| {
             schema: upstream::schema(),
             endpoint_key: Some("name"),
             unique: &[&["name"]],
-            references: &[Reference { field: "client_certificate", kind: Certificates, on_delete: OnDelete::Restrict }],
+            references: &[ReferenceField {
+                field: "client_certificate",
+                kind: Certificates,
+                on_delete: OnDelete::Restrict,
+            }],
         },
         EntityDef {
             kind: Targets,
             schema: target::schema(),
             endpoint_key: Some("target"),
             unique: &[&["upstream", "target"]],
-            references: &[Reference { field: "upstream", kind: Upstreams, on_delete: OnDelete::Cascade }],
+            references: &[ReferenceField { field: "upstream", kind: Upstreams, on_delete: OnDelete::Cascade }],
         },
         EntityDef {
             kind: Certificates,
@@ -127,7 +141,7 @@ static DEFINITIONS: LazyLock<Vec<EntityDef>> = LazyLock::new(|| {
             schema: certificate::sni_schema(),
             endpoint_key: Some("name"),
             unique: &[&["name"]],
-            references: &[Reference { field: "certificate", kind: Certificates, on_delete: OnDelete::Cascade }],
+            references: &[ReferenceField { field: "certificate", kind: Certificates, on_delete: OnDelete::Cascade }],
         },
         EntityDef {
             kind: CaCertificates,

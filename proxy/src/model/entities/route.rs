@@ -1,11 +1,67 @@
 //! Routes: the rules that match client requests to services (`kong/db/schema/entities/routes.lua` and
 //! `routes_subschemas.lua`; the protocol-dependent rules are the subschemas).
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::Reference;
 
 use crate::model::EntityKind;
 use crate::model::schema::{Check, Field, Schema};
 use crate::model::typedefs::{self, one_of};
+
+/// A validated route, typed for the engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Route {
+    pub id: Uuid,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<i64>,
+    #[serde(default = "default_protocols")]
+    pub protocols: Vec<String>,
+    #[serde(default)]
+    pub methods: Option<Vec<String>>,
+    #[serde(default)]
+    pub hosts: Option<Vec<String>>,
+    #[serde(default)]
+    pub paths: Option<Vec<String>>,
+    #[serde(default)]
+    pub headers: Option<BTreeMap<String, Vec<String>>>,
+    #[serde(default)]
+    pub snis: Option<Vec<String>>,
+    #[serde(default = "default_redirect")]
+    pub https_redirect_status_code: u16,
+    #[serde(default)]
+    pub regex_priority: i64,
+    #[serde(default = "yes")]
+    pub strip_path: bool,
+    #[serde(default = "default_path_handling")]
+    pub path_handling: String,
+    #[serde(default)]
+    pub preserve_host: bool,
+    #[serde(default)]
+    pub service: Option<Reference>,
+}
+
+fn default_protocols() -> Vec<String> {
+    vec!["http".into(), "https".into()]
+}
+
+fn default_redirect() -> u16 {
+    426
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_path_handling() -> String {
+    "v0".into()
+}
 
 pub fn schema() -> Schema {
     let endpoint = Field::record(
