@@ -1,52 +1,87 @@
 //! The gateway service: what answers client traffic on the proxy listeners.
 //!
-//! Each request loads the current configuration snapshot with one atomic load; the control plane swaps in a
-//! new snapshot whenever the configuration version changes. Routing and the plugin chain hang off the snapshot.
+//! Each request loads the current snapshot with one atomic load, is routed (`proxy.md` §2), checked for
+//! protocol (§7), and sent to its service with Kong's upstream path (§3) and headers (§4); the response comes
+//! back with hop-by-hop headers removed and the gateway's own headers added (§5, §6), its body streamed.
 
-use std::convert::Infallible;
-use std::future::{Ready, ready};
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::Full;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Request, Response, StatusCode, Uri, Version};
+use http_body_util::BodyExt;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 
+use crate::errors::{BoxError, GatewayBody, error_page, json_exit};
 use crate::headers::HeaderSet;
 use crate::listener::ConnInfo;
+use crate::router::{PathHandling, RequestInfo, upstream_path, uri};
+use crate::snapshot::Snapshot;
+use crate::trusted::TrustedIps;
 
-/// `Server` on responses the gateway makes itself.
-const SERVER: &str = concat!("gatehouse/", env!("CARGO_PKG_VERSION"));
-use crate::model::MessageBody;
+pub use crate::snapshot::Snapshot as GatewaySnapshot;
 
-/// The compiled configuration the proxy serves from. Built once per configuration version, never per request.
-#[derive(Debug, Default)]
-pub struct Snapshot {
-    /// The store's configuration version this snapshot was built from.
-    pub config_version: i64,
+/// `Server` and `Via` value.
+const PRODUCT: &str = concat!("gatehouse/", env!("CARGO_PKG_VERSION"));
+
+/// Node settings the gateway applies to every request.
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    pub headers: HeaderSet,
+    pub trusted_ips: TrustedIps,
+    /// Media type of error pages when the client states none (`error_default_type`).
+    pub error_default_type: String,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        GatewaySettings {
+            headers: HeaderSet::parse("server_tokens, latency_tokens").expect("Kong's default parses"),
+            trusted_ips: TrustedIps::default(),
+            error_default_type: "text/plain".into(),
+        }
+    }
+}
+
+struct Inner {
+    snapshot: ArcSwap<Snapshot>,
+    settings: GatewaySettings,
+    client: Client<HttpConnector, GatewayBody>,
 }
 
 /// The shared state of every proxy listener; cheap to clone.
 #[derive(Clone)]
 pub struct Gateway {
-    snapshot: Arc<ArcSwap<Snapshot>>,
-    headers: HeaderSet,
+    inner: Arc<Inner>,
 }
 
 impl Gateway {
-    pub fn new(snapshot: Snapshot, headers: HeaderSet) -> Self {
-        Gateway { snapshot: Arc::new(ArcSwap::from_pointee(snapshot)), headers }
+    pub fn new(snapshot: Snapshot, settings: GatewaySettings) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.enforce_http(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(60)
+            .build(connector);
+        Gateway { inner: Arc::new(Inner { snapshot: ArcSwap::from_pointee(snapshot), settings, client }) }
     }
 
     /// Replaces the snapshot; requests already running keep the one they loaded.
     pub fn install(&self, snapshot: Snapshot) {
-        self.snapshot.store(Arc::new(snapshot));
+        self.inner.snapshot.store(Arc::new(snapshot));
     }
 
     /// The snapshot currently serving.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.snapshot.load_full()
+        self.inner.snapshot.load_full()
     }
 
     /// The service for one client connection.
@@ -54,22 +89,287 @@ impl Gateway {
         GatewayService { gateway: self.clone(), conn }
     }
 
-    fn handle<B>(&self, _request: Request<B>, _conn: ConnInfo) -> Response<Full<Bytes>> {
-        let _snapshot = self.snapshot.load();
-        self.json_exit(StatusCode::NOT_FOUND, "no Route matched with those values")
+    async fn handle<B>(self, request: Request<B>, conn: ConnInfo) -> Response<GatewayBody>
+    where
+        B: hyper::body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let started = Instant::now();
+        let settings = &self.inner.settings;
+        let snapshot = self.inner.snapshot.load_full();
+        let (mut parts, body) = request.into_parts();
+        let raw_path = parts.uri.path().to_string();
+        let path = uri::normalize(&raw_path);
+        let host = request_host(&parts.headers, &parts.uri);
+        let scheme = if conn.tls { "https" } else { "http" };
+        let info = RequestInfo {
+            method: parts.method.as_str(),
+            path: &path,
+            host: &host,
+            scheme,
+            sni: conn.sni.as_deref(),
+            headers: &parts.headers,
+        };
+        let Some(found) = snapshot.router.find(&info) else {
+            return self.finish(json_exit(StatusCode::NOT_FOUND, "no Route matched with those values"), None);
+        };
+        let route = &snapshot.router.routes()[found.route];
+
+        let peer = conn.remote.ip();
+        let trusted = settings.trusted_ips.contains(peer);
+        let forwarded_proto = trusted
+            .then(|| header_str(&parts.headers, "x-forwarded-proto"))
+            .flatten()
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_else(|| scheme.to_string());
+        let https_only = route.protocols.iter().any(|p| p == "https") && !route.protocols.iter().any(|p| p == "http");
+        if https_only && forwarded_proto != "https" {
+            return self.finish(https_redirect(route.https_redirect_status_code, &host, &parts.uri), None);
+        }
+        let Some(service) = route.service.and_then(|s| snapshot.services.get(&s.id)).cloned() else {
+            return self.finish(json_exit(StatusCode::SERVICE_UNAVAILABLE, "no Service found with those values"), None);
+        };
+
+        let upstream = uri::escape(&upstream_path(
+            service.path.as_deref(),
+            &path,
+            found.prefix.as_deref(),
+            route.strip_path,
+            PathHandling::parse(&route.path_handling),
+        ));
+        let target = match parts.uri.query() {
+            Some(query) => format!("http://{}:{}{upstream}?{query}", authority_host(&service.host), service.port),
+            None => format!("http://{}:{}{upstream}", authority_host(&service.host), service.port),
+        };
+        let Ok(target) = target.parse::<Uri>() else {
+            return self
+                .finish(error_page(StatusCode::BAD_GATEWAY, None, None, &settings.error_default_type, false), None);
+        };
+
+        let client_addr = client_address(&parts.headers, peer, trusted);
+        let host_no_port = host
+            .rsplit_once(':')
+            .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(host.as_str(), |(h, _)| h);
+        let prefix_header = (route.strip_path && found.prefix.as_deref().is_some_and(|p| p != "/"))
+            .then(|| found.prefix.clone())
+            .flatten();
+        let upstream_host = if route.preserve_host && !host.is_empty() {
+            host.clone()
+        } else if service.port == 80 || (service.port == 443 && service.protocol == "https") {
+            service.host.clone()
+        } else {
+            format!("{}:{}", authority_host(&service.host), service.port)
+        };
+        let headers = &mut parts.headers;
+        strip_hop_by_hop(headers);
+        let forwarded = Forwarded {
+            trusted,
+            peer,
+            client_addr,
+            proto: &forwarded_proto,
+            host: host_no_port,
+            port: conn.local.port(),
+            path: &raw_path,
+            prefix: prefix_header.as_deref(),
+        };
+        forwarded.apply(headers);
+        set(headers, header::HOST, &upstream_host);
+
+        let head = parts.method == http::Method::HEAD;
+        let accept = header_str(&parts.headers, "accept").map(str::to_string);
+        let content_type = header_str(&parts.headers, "content-type").map(str::to_string);
+        let retryable = body_is_empty(&parts.headers) || matches!(parts.method, http::Method::GET | http::Method::HEAD);
+        let mut body = Some(body.map_err(Into::into).boxed());
+        // One bound per attempt: connecting and waiting for the response head share `read_timeout`.
+        // (Kong bounds connect and each read separately; refused connections fail at once either way.)
+        let deadline = Duration::from_millis(service.read_timeout.max(1));
+        let attempts = if retryable { service.retries + 1 } else { 1 };
+        let proxy_latency = started.elapsed();
+        let sent_at = Instant::now();
+        let mut last_status = StatusCode::BAD_GATEWAY;
+        for attempt in 0..attempts {
+            let request_body = match body.take() {
+                Some(body) => body,
+                None => crate::errors::full(bytes::Bytes::new()),
+            };
+            let mut request = Request::new(request_body);
+            *request.method_mut() = parts.method.clone();
+            *request.uri_mut() = target.clone();
+            *request.version_mut() = Version::HTTP_11;
+            *request.headers_mut() = parts.headers.clone();
+            match tokio::time::timeout(deadline, self.inner.client.request(request)).await {
+                Ok(Ok(response)) => {
+                    let upstream_latency = sent_at.elapsed();
+                    let (mut response_parts, response_body) = response.into_parts();
+                    strip_hop_by_hop(&mut response_parts.headers);
+                    let headers = &mut response_parts.headers;
+                    if settings.headers.via {
+                        headers.insert(
+                            header::VIA,
+                            HeaderValue::from_static(concat!("1.1 gatehouse/", env!("CARGO_PKG_VERSION"))),
+                        );
+                    }
+                    if settings.headers.upstream_latency {
+                        headers
+                            .insert("x-kong-upstream-latency", HeaderValue::from(upstream_latency.as_millis() as u64));
+                    }
+                    if settings.headers.proxy_latency {
+                        headers.insert("x-kong-proxy-latency", HeaderValue::from(proxy_latency.as_millis() as u64));
+                    }
+                    return Response::from_parts(response_parts, response_body.map_err(Into::into).boxed());
+                }
+                Ok(Err(error)) => {
+                    tracing::debug!(%error, attempt, upstream = %target, "upstream request failed");
+                    last_status = StatusCode::BAD_GATEWAY;
+                    if !error.is_connect() {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    tracing::debug!(attempt, upstream = %target, "upstream timed out");
+                    last_status = StatusCode::GATEWAY_TIMEOUT;
+                }
+            }
+        }
+        let page =
+            error_page(last_status, accept.as_deref(), content_type.as_deref(), &settings.error_default_type, head);
+        self.finish(page, Some(started))
     }
 
-    /// A core exit with a `{"message":...}` body, sent as JSON whatever the client accepts (proxy spec §7).
-    fn json_exit(&self, status: StatusCode, message: &str) -> Response<Full<Bytes>> {
-        let mut response = Response::new(Full::new(Bytes::from(MessageBody::new(message).to_json())));
-        *response.status_mut() = status;
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
-        if self.headers.server {
-            headers.insert(header::SERVER, HeaderValue::from_static(SERVER));
+    /// Adds the gateway's own headers to a response it made itself.
+    fn finish(&self, mut response: Response<GatewayBody>, started: Option<Instant>) -> Response<GatewayBody> {
+        let headers = &self.inner.settings.headers;
+        if headers.server {
+            response.headers_mut().insert(header::SERVER, HeaderValue::from_static(PRODUCT));
+        }
+        if let (true, Some(started)) = (headers.response_latency, started) {
+            response
+                .headers_mut()
+                .insert("x-kong-response-latency", HeaderValue::from(started.elapsed().as_millis() as u64));
         }
         response
     }
+}
+
+/// The `X-Forwarded-*` and `X-Real-IP` headers of an upstream request (`proxy.md` §4.2).
+struct Forwarded<'a> {
+    trusted: bool,
+    peer: IpAddr,
+    client_addr: IpAddr,
+    proto: &'a str,
+    host: &'a str,
+    port: u16,
+    path: &'a str,
+    prefix: Option<&'a str>,
+}
+
+impl Forwarded<'_> {
+    fn apply(&self, headers: &mut HeaderMap) {
+        let incoming = |headers: &HeaderMap, name: &str| {
+            if self.trusted { header_str(headers, name).map(str::to_string) } else { None }
+        };
+        let forwarded_for = match header_str(headers, "x-forwarded-for") {
+            Some(existing) => format!("{existing}, {}", self.peer),
+            None => self.client_addr.to_string(),
+        };
+        let host = incoming(headers, "x-forwarded-host").unwrap_or_else(|| self.host.to_string());
+        let port = incoming(headers, "x-forwarded-port").unwrap_or_else(|| self.port.to_string());
+        let path = incoming(headers, "x-forwarded-path").unwrap_or_else(|| self.path.to_string());
+        let prefix = incoming(headers, "x-forwarded-prefix").or_else(|| self.prefix.map(str::to_string));
+        set(headers, HeaderName::from_static("x-real-ip"), &self.client_addr.to_string());
+        set(headers, HeaderName::from_static("x-forwarded-for"), &forwarded_for);
+        set(headers, HeaderName::from_static("x-forwarded-proto"), self.proto);
+        set(headers, HeaderName::from_static("x-forwarded-host"), &host);
+        set(headers, HeaderName::from_static("x-forwarded-port"), &port);
+        set(headers, HeaderName::from_static("x-forwarded-path"), &path);
+        match prefix {
+            Some(prefix) => set(headers, HeaderName::from_static("x-forwarded-prefix"), &prefix),
+            None => {
+                headers.remove("x-forwarded-prefix");
+            }
+        }
+    }
+}
+
+/// The client's address: the peer, or the `X-Real-IP` a trusted peer reports.
+fn client_address(headers: &HeaderMap, peer: IpAddr, trusted: bool) -> IpAddr {
+    if !trusted {
+        return peer;
+    }
+    header_str(headers, "x-real-ip").and_then(|v| v.trim().parse().ok()).unwrap_or(peer)
+}
+
+fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        headers.insert(name, value);
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The `Host` header, or the authority of an HTTP/2 request.
+fn request_host(headers: &HeaderMap, uri: &Uri) -> String {
+    header_str(headers, "host")
+        .map(str::to_string)
+        .or_else(|| uri.authority().map(|a| a.to_string()))
+        .unwrap_or_default()
+}
+
+fn authority_host(host: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() }
+}
+
+fn body_is_empty(headers: &HeaderMap) -> bool {
+    !headers.contains_key(header::TRANSFER_ENCODING)
+        && headers.get(header::CONTENT_LENGTH).is_none_or(|v| v.as_bytes() == b"0")
+}
+
+/// Removes the hop-by-hop headers of one connection before the message crosses to the other.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-authorization",
+        "proxy-authenticate",
+    ] {
+        headers.remove(name);
+    }
+}
+
+/// An https-only route reached over http: 426, or a redirect to the https URL.
+fn https_redirect(status: u16, host: &str, uri: &Uri) -> Response<GatewayBody> {
+    if status == 426 {
+        let mut response = json_exit(StatusCode::UPGRADE_REQUIRED, "Please use HTTPS protocol");
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+        response.headers_mut().insert(header::UPGRADE, HeaderValue::from_static("TLS/1.2, HTTP/1.1"));
+        return response;
+    }
+    let location = format!("https://{host}{}", uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    let mut response = Response::new(crate::errors::full(bytes::Bytes::new()));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::MOVED_PERMANENTLY);
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
 }
 
 /// [`Gateway`] bound to one connection.
@@ -79,49 +379,25 @@ pub struct GatewayService {
     conn: ConnInfo,
 }
 
-impl<B> tower::Service<Request<B>> for GatewayService {
-    type Response = Response<Full<Bytes>>;
-    type Error = Infallible;
-    type Future = Ready<Result<Self::Response, Infallible>>;
+impl<B> tower::Service<Request<B>> for GatewayService
+where
+    B: hyper::body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<GatewayBody>;
+    type Error = std::convert::Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
 
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        ready(Ok(self.gateway.handle(request, self.conn)))
+        let gateway = self.gateway.clone();
+        let conn = self.conn.clone();
+        Box::pin(async move { Ok(gateway.handle(request, conn).await) })
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-
-    fn conn() -> ConnInfo {
-        let addr = "127.0.0.1:9".parse().unwrap();
-        ConnInfo { remote: addr, local: addr, tls: false }
-    }
-
-    #[tokio::test]
-    async fn with_no_route_answers_kongs_404() {
-        let gateway = Gateway::new(Snapshot::default(), HeaderSet::parse("server_tokens").unwrap());
-        let response = gateway.service(conn()).oneshot(Request::new(())).await.unwrap();
-        assert_eq!(response.status(), StatusCode::NOT_FOUND);
-        assert_eq!(response.headers()[header::SERVER], SERVER);
-        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json; charset=utf-8");
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        assert_eq!(body, r#"{"message":"no Route matched with those values"}"#);
-        let quiet = Gateway::new(Snapshot::default(), HeaderSet::default());
-        let response = quiet.service(conn()).oneshot(Request::new(())).await.unwrap();
-        assert!(!response.headers().contains_key(header::SERVER), "headers = off");
-    }
-
-    #[test]
-    fn install_replaces_the_serving_snapshot() {
-        let gateway = Gateway::new(Snapshot::default(), HeaderSet::default());
-        gateway.install(Snapshot { config_version: 7 });
-        assert_eq!(gateway.snapshot().config_version, 7);
-    }
-}
+mod tests;

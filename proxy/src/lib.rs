@@ -7,6 +7,8 @@
 pub mod model;
 
 #[cfg(feature = "engine")]
+pub mod errors;
+#[cfg(feature = "engine")]
 pub mod gateway;
 #[cfg(feature = "engine")]
 pub mod headers;
@@ -15,7 +17,11 @@ pub mod listener;
 #[cfg(feature = "engine")]
 pub mod router;
 #[cfg(feature = "engine")]
+pub mod snapshot;
+#[cfg(feature = "engine")]
 pub mod tls;
+#[cfg(feature = "engine")]
+pub mod trusted;
 
 /// Gatehouse's own version (`gatehouse/<version>` in `Server`, `GET /` → `gatehouse.version`).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

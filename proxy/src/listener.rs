@@ -79,11 +79,13 @@ fn parse_socket_addr(address: &str) -> Result<SocketAddr, String> {
 }
 
 /// What a service learns about the connection a request came in on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ConnInfo {
     pub remote: SocketAddr,
     pub local: SocketAddr,
     pub tls: bool,
+    /// The TLS server name the client asked for.
+    pub sni: Option<Arc<str>>,
 }
 
 /// Counters of one group of listeners, reported by the Admin API's `GET /status`.
@@ -127,7 +129,7 @@ pub async fn serve<M, S, B>(
     mut shutdown: watch::Receiver<bool>,
     options: ServeOptions,
 ) where
-    M: Fn(ConnInfo) -> S,
+    M: Fn(ConnInfo) -> S + Clone + Send + Sync + 'static,
     S: tower::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + Sync + 'static,
     S::Future: Send + 'static,
     S::Error: Into<BoxError>,
@@ -156,8 +158,9 @@ pub async fn serve<M, S, B>(
             },
         };
         let _ = stream.set_nodelay(true);
-        let info = ConnInfo { remote, local: local.unwrap_or(remote), tls: tls.is_some() };
-        let service = CountingService { inner: TowerToHyperService::new(make_service(info)), stats: stats.clone() };
+        let info = ConnInfo { remote, local: local.unwrap_or(remote), tls: tls.is_some(), sni: None };
+        let make_service = make_service.clone();
+        let stats = stats.clone();
         let connection = ConnectionGuard::open(stats.clone());
         let watcher = graceful.watcher();
         let builder = builder.clone();
@@ -165,10 +168,15 @@ pub async fn serve<M, S, B>(
         let handshake_timeout = options.tls_handshake_timeout;
         tokio::spawn(async move {
             let _connection = connection;
+            let counted = |info| CountingService { inner: TowerToHyperService::new(make_service(info)), stats };
             let result = match tls {
-                None => watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service)).await,
+                None => {
+                    watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), counted(info))).await
+                }
                 Some(acceptor) => match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
                     Ok(Ok(stream)) => {
+                        let sni = stream.get_ref().1.server_name().map(Arc::from);
+                        let service = counted(ConnInfo { sni, ..info });
                         watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service)).await
                     }
                     Ok(Err(error)) => {
@@ -224,7 +232,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> S::Future {
-        request.extensions_mut().insert(self.conn);
+        request.extensions_mut().insert(self.conn.clone());
         self.inner.call(request)
     }
 }

@@ -103,6 +103,8 @@ pub struct Config {
     pub trusted_ips: String,
     /// The gateway's own response headers: `server_tokens`, `latency_tokens`, header names, or `off`.
     pub headers: String,
+    /// Media type of proxy error pages when the client states none.
+    pub error_default_type: String,
     /// When set, every Admin API request must carry it (`Authorization: Bearer` or `Kong-Admin-Token`).
     pub admin_api_token: String,
     /// Default certificate of `ssl` listeners (PEM paths); empty = a self-signed one kept in the prefix.
@@ -136,6 +138,7 @@ impl Default for Config {
             trusted_ips: String::new(),
             headers: "server_tokens, latency_tokens".into(),
             admin_api_token: String::new(),
+            error_default_type: "text/plain".into(),
             ssl_cert: String::new(),
             ssl_cert_key: String::new(),
             shutdown_timeout: 10,

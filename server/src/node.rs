@@ -22,9 +22,23 @@ pub struct Node {
     pub proxy_stats: Arc<ListenerStats>,
     /// The gateway's own response headers this node sends (`headers`).
     pub headers: HeaderSet,
+    /// Why the latest configuration did not compile, while the previous one keeps serving.
+    snapshot_error: std::sync::Mutex<Option<String>>,
 }
 
 impl Node {
+    pub fn set_snapshot_error(&self, error: Option<String>) {
+        *self.snapshot_error.lock().expect("the snapshot error lock is never poisoned: no code panics holding it") =
+            error;
+    }
+
+    pub fn snapshot_error(&self) -> Option<String> {
+        self.snapshot_error
+            .lock()
+            .expect("the snapshot error lock is never poisoned: no code panics holding it")
+            .clone()
+    }
+
     pub fn new(config: Config, store: Arc<Store>) -> Node {
         Node {
             id: Uuid::new_v4(),
@@ -34,6 +48,7 @@ impl Node {
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0),
             store,
+            snapshot_error: std::sync::Mutex::new(None),
             proxy_stats: Arc::new(ListenerStats::default()),
             // A configuration is validated before a node is built; an invalid setting sends every header.
             headers: config

@@ -6,9 +6,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use proxy::gateway::{Gateway, Snapshot};
+use proxy::gateway::{Gateway, GatewaySettings};
 use proxy::listener::{ListenSpec, ListenerStats, ServeOptions, WithConnInfo, serve, stopped};
+use proxy::model::EntityKind;
+use proxy::model::entities::route::Route;
+use proxy::model::entities::service::Service;
+use proxy::snapshot::Snapshot;
 use proxy::tls::{CertifiedKey, TlsAcceptor, TlsError, acceptor};
+use proxy::trusted::TrustedIps;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -137,13 +142,20 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
         ServeOptions { shutdown_grace: Duration::from_secs(config.shutdown_timeout), ..ServeOptions::default() };
 
     let node = Arc::new(Node::new(config, store.clone()));
-    let gateway = Gateway::new(Snapshot { config_version: store.config_version() }, node.headers);
+    let settings = GatewaySettings {
+        headers: node.headers,
+        trusted_ips: TrustedIps::parse(&node.config.trusted_ips)
+            .map_err(|m| StartError::Config(ConfigError::Invalid(format!("trusted_ips: {m}"))))?,
+        error_default_type: node.config.error_default_type.clone(),
+    };
+    let initial = build_snapshot(&store).await.map_err(|m| StartError::Config(ConfigError::Invalid(m)))?;
+    let gateway = Gateway::new(initial, settings);
     let admin = admin_api::service(node.clone());
     let gui = admin_gui::router(node.clone());
     let oxd = oxd_api::router(allow_list);
 
     let mut tasks = JoinSet::new();
-    tasks.spawn(follow_configuration(store.subscribe(), gateway.clone(), shutdown.clone()));
+    tasks.spawn(follow_configuration(node.clone(), gateway.clone(), shutdown.clone()));
     for Bound { role, spec, listener } in bound {
         let acceptor = if spec.ssl { tls.clone() } else { None };
         tracing::info!(listener = role.name(), address = %spec, "listening");
@@ -198,12 +210,10 @@ fn stats() -> Arc<ListenerStats> {
     Arc::new(ListenerStats::default())
 }
 
-/// Rebuilds the proxy snapshot whenever the configuration version changes.
-async fn follow_configuration(
-    mut versions: watch::Receiver<i64>,
-    gateway: Gateway,
-    mut shutdown: watch::Receiver<bool>,
-) {
+/// Rebuilds the proxy snapshot whenever the configuration version changes. A configuration that does not
+/// compile leaves the previous snapshot serving and is reported in the log and `GET /status`.
+async fn follow_configuration(node: Arc<Node>, gateway: Gateway, mut shutdown: watch::Receiver<bool>) {
+    let mut versions = node.store.subscribe();
     loop {
         tokio::select! {
             _ = stopped(&mut shutdown) => return,
@@ -211,12 +221,42 @@ async fn follow_configuration(
                 if changed.is_err() {
                     return;
                 }
-                let version = *versions.borrow_and_update();
-                gateway.install(Snapshot { config_version: version });
-                tracing::debug!(version, "proxy snapshot installed");
+                versions.borrow_and_update();
+                match build_snapshot(&node.store).await {
+                    Ok(snapshot) => {
+                        tracing::debug!(version = snapshot.config_version, "proxy snapshot installed");
+                        gateway.install(snapshot);
+                        node.set_snapshot_error(None);
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "the new configuration does not compile; the previous one keeps serving");
+                        node.set_snapshot_error(Some(error));
+                    }
+                }
             }
         }
     }
+}
+
+/// Compiles the stored routes and services into a snapshot. Routes of disabled services are left out.
+pub async fn build_snapshot(store: &Store) -> Result<Snapshot, String> {
+    let version = store.config_version();
+    let mut services = Vec::new();
+    for entity in store.all(EntityKind::Services).await.map_err(|e| e.to_string())? {
+        let service: Service = serde_json::from_value(entity.doc).map_err(|e| format!("service {}: {e}", entity.id))?;
+        if service.enabled {
+            services.push(service);
+        }
+    }
+    let mut routes = Vec::new();
+    for entity in store.all(EntityKind::Routes).await.map_err(|e| e.to_string())? {
+        let route: Route = serde_json::from_value(entity.doc).map_err(|e| format!("route {}: {e}", entity.id))?;
+        let disabled = route.service.is_some_and(|s| !services.iter().any(|service| service.id == s.id));
+        if !disabled {
+            routes.push(route);
+        }
+    }
+    Snapshot::build(version, routes, services).map_err(|e| e.to_string())
 }
 
 async fn bind(role: Role, spec: ListenSpec) -> Result<Bound, StartError> {

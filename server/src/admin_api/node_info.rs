@@ -71,6 +71,7 @@ pub async fn status(
                 "connections_waiting": active - writing,
             },
             "configuration_version": node.store.config_version(),
+            "configuration_error": node.snapshot_error(),
         }),
     ))
 }

@@ -78,7 +78,7 @@ mod tests {
         let allow_list = Arc::new(CallerAllowList::parse("").unwrap());
         let mut request = Request::builder().uri(uri).body(Body::empty()).unwrap();
         let remote = remote.parse().unwrap();
-        request.extensions_mut().insert(ConnInfo { remote, local: remote, tls: true });
+        request.extensions_mut().insert(ConnInfo { remote, local: remote, tls: true, sni: None });
         let response = router(allow_list).oneshot(request).await.unwrap();
         let status = response.status();
         let body = response.into_body().collect().await.unwrap().to_bytes();

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+pub mod echo;
+
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};

@@ -1,10 +1,35 @@
 //! Services: the upstream applications Gatehouse proxies to (`kong/db/schema/entities/services.lua`).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use uuid::Uuid;
 
 use crate::model::EntityKind;
 use crate::model::schema::{Check, EntityCheck, Field, Schema, SchemaViolation};
 use crate::model::typedefs::{self, one_of};
+
+/// A validated service, typed for the engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Service {
+    pub id: Uuid,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub protocol: String,
+    pub host: String,
+    pub port: u16,
+    #[serde(default)]
+    pub path: Option<String>,
+    pub retries: u32,
+    pub connect_timeout: u64,
+    pub write_timeout: u64,
+    pub read_timeout: u64,
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+}
+
+fn enabled() -> bool {
+    true
+}
 
 pub fn schema() -> Schema {
     Schema::new(

@@ -1,0 +1,89 @@
+//! Gateway decisions that need no upstream; proxying itself is tested against real upstreams in
+//! `server/tests/proxy.rs`.
+
+use http_body_util::{BodyExt, Empty};
+use serde_json::json;
+use tower::ServiceExt;
+
+use super::*;
+use crate::model::entities::route::Route;
+use crate::model::entities::service::Service;
+
+fn conn() -> ConnInfo {
+    let addr = "127.0.0.1:9".parse().unwrap();
+    ConnInfo { remote: addr, local: addr, tls: false, sni: None }
+}
+
+fn snapshot(routes: serde_json::Value, services: serde_json::Value) -> Snapshot {
+    let routes: Vec<Route> = serde_json::from_value(routes).unwrap();
+    let services: Vec<Service> = serde_json::from_value(services).unwrap();
+    Snapshot::build(1, routes, services).unwrap()
+}
+
+async fn call(gateway: &Gateway, uri: &str) -> (StatusCode, HeaderMap, String) {
+    let request = Request::builder().uri(uri).header("host", "example.com").body(Empty::<bytes::Bytes>::new()).unwrap();
+    let response = gateway.service(conn()).oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    (parts.status, parts.headers, String::from_utf8(body.to_vec()).unwrap())
+}
+
+const SERVICE: &str = "00000000-0000-4000-8000-000000000001";
+
+#[tokio::test]
+async fn with_no_route_answers_kongs_404_and_server_as_configured() {
+    let gateway = Gateway::new(Snapshot::empty(), GatewaySettings::default());
+    let (status, headers, body) = call(&gateway, "/anything").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json; charset=utf-8");
+    assert_eq!(headers[header::SERVER], PRODUCT);
+    assert_eq!(body, r#"{"message":"no Route matched with those values"}"#);
+    let quiet = Gateway::new(
+        Snapshot::empty(),
+        GatewaySettings { headers: HeaderSet::default(), ..GatewaySettings::default() },
+    );
+    assert!(!call(&quiet, "/").await.1.contains_key(header::SERVER), "headers = off");
+}
+
+#[tokio::test]
+async fn a_route_without_a_service_answers_503() {
+    let gateway = Gateway::new(
+        snapshot(json!([{"id": "00000000-0000-4000-8000-0000000000aa", "paths": ["/"]}]), json!([])),
+        GatewaySettings::default(),
+    );
+    let (status, _, body) = call(&gateway, "/x").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, r#"{"message":"no Service found with those values"}"#)
+    );
+}
+
+#[tokio::test]
+async fn https_only_routes_answer_plain_http_with_426_or_a_redirect() {
+    let service = json!([{"id": SERVICE, "protocol": "http", "host": "127.0.0.1", "port": 9, "retries": 0,
+                          "connect_timeout": 100, "write_timeout": 100, "read_timeout": 100}]);
+    let gateway = Gateway::new(
+        snapshot(
+            json!([{"id": "00000000-0000-4000-8000-0000000000aa", "paths": ["/secure"], "protocols": ["https"],
+                          "service": {"id": SERVICE}},
+                        {"id": "00000000-0000-4000-8000-0000000000bb", "paths": ["/moved"], "protocols": ["https"],
+                          "https_redirect_status_code": 308, "service": {"id": SERVICE}}]),
+            service,
+        ),
+        GatewaySettings::default(),
+    );
+    let (status, headers, body) = call(&gateway, "/secure").await;
+    assert_eq!((status, body.as_str()), (StatusCode::UPGRADE_REQUIRED, r#"{"message":"Please use HTTPS protocol"}"#));
+    assert_eq!(headers[header::UPGRADE], "TLS/1.2, HTTP/1.1");
+    let (status, headers, body) = call(&gateway, "/moved/x?a=1").await;
+    assert_eq!(status, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(headers[header::LOCATION], "https://example.com/moved/x?a=1");
+    assert!(body.is_empty());
+}
+
+#[test]
+fn install_replaces_the_serving_snapshot() {
+    let gateway = Gateway::new(Snapshot::empty(), GatewaySettings::default());
+    gateway.install(Snapshot::build(7, vec![], vec![]).unwrap());
+    assert_eq!(gateway.snapshot().config_version, 7);
+}
