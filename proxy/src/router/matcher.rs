@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use http::HeaderMap;
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 use crate::model::entities::route::Route;
 
@@ -11,6 +11,8 @@ use crate::model::entities::route::Route;
 pub enum RouterError {
     #[error("route {route}: invalid regex path '{path}': {detail}")]
     Regex { route: uuid::Uuid, path: String, detail: String },
+    #[error("the route patterns do not compile together: {0}")]
+    Set(String),
 }
 
 /// What the router looks at in a request.
@@ -62,11 +64,15 @@ pub struct Router {
     /// In Kong's priority order: the first matching entry wins.
     entries: Vec<Entry>,
     by_host: HashMap<Box<str>, Vec<u32>>,
-    wildcard_host: Vec<u32>,
     by_path: HashMap<Box<str>, Vec<u32>>,
     /// The distinct lengths of indexed plain paths, to probe only prefixes that can hit.
     path_lengths: Vec<usize>,
     regex_path: Vec<u32>,
+    /// Every regex path at once: one pass over the request path finds the regex entries worth checking.
+    regex_set: RegexSet,
+    /// Every wildcard host pattern, with the entry each belongs to.
+    wildcard_set: RegexSet,
+    wildcard_owner: Vec<u32>,
     /// Entries with neither hosts nor paths (methods, headers or SNIs only).
     rest: Vec<u32>,
 }
@@ -98,20 +104,25 @@ impl Router {
             routes,
             entries: Vec::new(),
             by_host: HashMap::new(),
-            wildcard_host: Vec::new(),
             by_path: HashMap::new(),
             path_lengths: Vec::new(),
             regex_path: Vec::new(),
+            regex_set: RegexSet::empty(),
+            wildcard_set: RegexSet::empty(),
+            wildcard_owner: Vec::new(),
             rest: Vec::new(),
         };
+        let mut regex_patterns = Vec::new();
+        let mut wildcard_patterns = Vec::new();
         for (rank, entry) in entries.iter().enumerate() {
             let rank = rank as u32;
             if !entry.plain_hosts.is_empty() || !entry.wildcard_hosts.is_empty() {
                 for host in &entry.plain_hosts {
                     router.by_host.entry(host.clone()).or_default().push(rank);
                 }
-                if !entry.wildcard_hosts.is_empty() {
-                    router.wildcard_host.push(rank);
+                for pattern in &entry.wildcard_hosts {
+                    wildcard_patterns.push(pattern.as_str().to_string());
+                    router.wildcard_owner.push(rank);
                 }
             } else {
                 match &entry.path {
@@ -121,12 +132,18 @@ impl Router {
                             router.path_lengths.push(prefix.len());
                         }
                     }
-                    Some(PathMatcher::Regex(_)) => router.regex_path.push(rank),
+                    Some(PathMatcher::Regex(regex)) => {
+                        router.regex_path.push(rank);
+                        regex_patterns.push(regex.as_str().to_string());
+                    }
                     None => router.rest.push(rank),
                 }
             }
         }
         router.path_lengths.sort_unstable();
+        let set_error = |e: regex::Error| RouterError::Set(e.to_string());
+        router.regex_set = RegexSet::new(&regex_patterns).map_err(set_error)?;
+        router.wildcard_set = RegexSet::new(&wildcard_patterns).map_err(set_error)?;
         router.entries = entries;
         Ok(router)
     }
@@ -144,30 +161,48 @@ impl Router {
             None => format!("{host}:{}", if request.scheme == "https" { 443 } else { 80 }),
         };
 
-        let mut candidates: Vec<u32> = Vec::with_capacity(16);
+        // Hash-indexed candidates (plain hosts, plain path prefixes) are few; the wildcard, regex and
+        // attribute-only lists can be long, so they are merged lazily in rank order and the walk stops at
+        // the first full match.
+        let mut indexed: Vec<u32> = Vec::with_capacity(8);
         if let Some(ranks) = self.by_host.get(host.as_str()) {
-            candidates.extend_from_slice(ranks);
+            indexed.extend_from_slice(ranks);
         }
         if host_no_port != host
             && let Some(ranks) = self.by_host.get(host_no_port)
         {
-            candidates.extend_from_slice(ranks);
+            indexed.extend_from_slice(ranks);
         }
-        candidates.extend_from_slice(&self.wildcard_host);
         for &length in self.path_lengths.iter().take_while(|&&l| l <= request.path.len()) {
             if let Some(ranks) = request.path.get(..length).and_then(|prefix| self.by_path.get(prefix)) {
-                candidates.extend_from_slice(ranks);
+                indexed.extend_from_slice(ranks);
             }
         }
-        candidates.extend_from_slice(&self.regex_path);
-        candidates.extend_from_slice(&self.rest);
-        candidates.sort_unstable();
-        candidates.dedup();
+        indexed.sort_unstable();
+        indexed.dedup();
 
-        candidates.into_iter().find_map(|rank| {
-            let entry = &self.entries[rank as usize];
-            entry.matches(request, &host, host_no_port, &host_with_port)
-        })
+        let regex_hits: Vec<u32> =
+            self.regex_set.matches(request.path).into_iter().map(|i| self.regex_path[i]).collect();
+        let mut wildcard_hits: Vec<u32> = if self.wildcard_owner.is_empty() {
+            Vec::new()
+        } else {
+            self.wildcard_set.matches(&host_with_port).into_iter().map(|i| self.wildcard_owner[i]).collect()
+        };
+        wildcard_hits.dedup();
+        let lists: [&[u32]; 4] = [&indexed, &wildcard_hits, &regex_hits, &self.rest];
+        let mut positions = [0usize; 4];
+        loop {
+            let next = lists.iter().zip(positions).filter_map(|(list, at)| list.get(at).copied()).min()?;
+            for (list, at) in lists.iter().zip(positions.iter_mut()) {
+                if list.get(*at) == Some(&next) {
+                    *at += 1;
+                }
+            }
+            let entry = &self.entries[next as usize];
+            if let Some(found) = entry.matches(request, &host, host_no_port, &host_with_port) {
+                return Some(found);
+            }
+        }
     }
 }
 
