@@ -19,6 +19,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use crate::balancer::Peer;
 use crate::errors::{BoxError, GatewayBody, error_page, json_exit};
 use crate::headers::HeaderSet;
 use crate::listener::ConnInfo;
@@ -137,15 +138,8 @@ impl Gateway {
             route.strip_path,
             PathHandling::parse(&route.path_handling),
         ));
-        let target = match parts.uri.query() {
-            Some(query) => format!("http://{}:{}{upstream}?{query}", authority_host(&service.host), service.port),
-            None => format!("http://{}:{}{upstream}", authority_host(&service.host), service.port),
-        };
-        let Ok(target) = target.parse::<Uri>() else {
-            return self
-                .finish(error_page(StatusCode::BAD_GATEWAY, None, None, &settings.error_default_type, false), None);
-        };
-
+        let query = parts.uri.query().map(str::to_string);
+        let balancer = snapshot.balancers.get(&service.host.to_ascii_lowercase()).cloned();
         let client_addr = client_address(&parts.headers, peer, trusted);
         let host_no_port = host
             .rsplit_once(':')
@@ -154,13 +148,6 @@ impl Gateway {
         let prefix_header = (route.strip_path && found.prefix.as_deref().is_some_and(|p| p != "/"))
             .then(|| found.prefix.clone())
             .flatten();
-        let upstream_host = if route.preserve_host && !host.is_empty() {
-            host.clone()
-        } else if service.port == 80 || (service.port == 443 && service.protocol == "https") {
-            service.host.clone()
-        } else {
-            format!("{}:{}", authority_host(&service.host), service.port)
-        };
         let headers = &mut parts.headers;
         strip_hop_by_hop(headers);
         let forwarded = Forwarded {
@@ -174,7 +161,6 @@ impl Gateway {
             prefix: prefix_header.as_deref(),
         };
         forwarded.apply(headers);
-        set(headers, header::HOST, &upstream_host);
 
         let head = parts.method == http::Method::HEAD;
         let accept = header_str(&parts.headers, "accept").map(str::to_string);
@@ -189,6 +175,38 @@ impl Gateway {
         let sent_at = Instant::now();
         let mut last_status = StatusCode::BAD_GATEWAY;
         for attempt in 0..attempts {
+            let peer = match &balancer {
+                Some(balancer) => match balancer.next_peer() {
+                    Some(peer) => peer.clone(),
+                    None => {
+                        let exit =
+                            json_exit(StatusCode::SERVICE_UNAVAILABLE, "failure to get a peer from the ring-balancer");
+                        return self.finish(exit, Some(started));
+                    }
+                },
+                None => Peer { host: service.host.clone(), port: service.port },
+            };
+            let target = match &query {
+                Some(query) => format!("http://{}:{}{upstream}?{query}", authority_host(&peer.host), peer.port),
+                None => format!("http://{}:{}{upstream}", authority_host(&peer.host), peer.port),
+            };
+            let Ok(target) = target.parse::<Uri>() else {
+                return self.finish(
+                    error_page(StatusCode::BAD_GATEWAY, None, None, &settings.error_default_type, false),
+                    None,
+                );
+            };
+            // Host: the client's (preserve_host), the upstream's host_header, or the peer's.
+            let upstream_host = if route.preserve_host && !host.is_empty() {
+                host.clone()
+            } else if let Some(header) = balancer.as_ref().and_then(|b| b.upstream.host_header.clone()) {
+                header
+            } else if peer.port == 80 || (peer.port == 443 && service.protocol == "https") {
+                peer.host.clone()
+            } else {
+                format!("{}:{}", authority_host(&peer.host), peer.port)
+            };
+            set(&mut parts.headers, header::HOST, &upstream_host);
             let request_body = match body.take() {
                 Some(body) => body,
                 None => crate::errors::full(bytes::Bytes::new()),

@@ -7,6 +7,8 @@
 pub mod model;
 
 #[cfg(feature = "engine")]
+pub mod balancer;
+#[cfg(feature = "engine")]
 pub mod errors;
 #[cfg(feature = "engine")]
 pub mod gateway;

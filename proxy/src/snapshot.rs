@@ -6,8 +6,11 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
+use crate::balancer::Balancer;
 use crate::model::entities::route::Route;
 use crate::model::entities::service::Service;
+use crate::model::entities::target::Target;
+use crate::model::entities::upstream::Upstream;
 use crate::router::{Router, RouterError};
 
 pub struct Snapshot {
@@ -15,6 +18,18 @@ pub struct Snapshot {
     pub config_version: i64,
     pub router: Router,
     pub services: HashMap<Uuid, Arc<Service>>,
+    /// Balancers by upstream name (lower-cased): a service whose host is one of these balances over it.
+    pub balancers: HashMap<String, Arc<Balancer>>,
+}
+
+/// Everything a snapshot is compiled from.
+#[derive(Debug, Clone, Default)]
+pub struct Configuration {
+    pub version: i64,
+    pub routes: Vec<Route>,
+    pub services: Vec<Service>,
+    pub upstreams: Vec<Upstream>,
+    pub targets: Vec<Target>,
 }
 
 impl Snapshot {
@@ -24,15 +39,26 @@ impl Snapshot {
             config_version: 0,
             router: Router::build(Vec::new()).expect("no routes compile"),
             services: HashMap::new(),
+            balancers: HashMap::new(),
         }
     }
 
     /// Compiles a configuration; an error leaves the caller's current snapshot serving.
-    pub fn build(config_version: i64, routes: Vec<Route>, services: Vec<Service>) -> Result<Snapshot, RouterError> {
+    pub fn build(config: Configuration) -> Result<Snapshot, RouterError> {
+        let balancers = config
+            .upstreams
+            .into_iter()
+            .map(|upstream| {
+                let targets: Vec<Target> =
+                    config.targets.iter().filter(|t| t.upstream.id == upstream.id).cloned().collect();
+                (upstream.name.to_ascii_lowercase(), Arc::new(Balancer::new(upstream, &targets)))
+            })
+            .collect();
         Ok(Snapshot {
-            config_version,
-            router: Router::build(routes)?,
-            services: services.into_iter().map(|s| (s.id, Arc::new(s))).collect(),
+            config_version: config.version,
+            router: Router::build(config.routes)?,
+            services: config.services.into_iter().map(|s| (s.id, Arc::new(s))).collect(),
+            balancers,
         })
     }
 }

@@ -11,7 +11,9 @@ use proxy::listener::{ListenSpec, ListenerStats, ServeOptions, WithConnInfo, ser
 use proxy::model::EntityKind;
 use proxy::model::entities::route::Route;
 use proxy::model::entities::service::Service;
-use proxy::snapshot::Snapshot;
+use proxy::model::entities::target::Target;
+use proxy::model::entities::upstream::Upstream;
+use proxy::snapshot::{Configuration, Snapshot};
 use proxy::tls::{CertifiedKey, TlsAcceptor, TlsError, acceptor};
 use proxy::trusted::TrustedIps;
 use tokio::net::TcpListener;
@@ -238,7 +240,18 @@ async fn follow_configuration(node: Arc<Node>, gateway: Gateway, mut shutdown: w
     }
 }
 
-/// Compiles the stored routes and services into a snapshot. Routes of disabled services are left out.
+/// Every stored entity of `kind`, typed.
+async fn typed<T: serde::de::DeserializeOwned>(store: &Store, kind: EntityKind) -> Result<Vec<T>, String> {
+    store
+        .all(kind)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|entity| serde_json::from_value(entity.doc).map_err(|e| format!("{kind} {}: {e}", entity.id)))
+        .collect()
+}
+
+/// Compiles the stored configuration into a snapshot. Routes of disabled services are left out.
 pub async fn build_snapshot(store: &Store) -> Result<Snapshot, String> {
     let version = store.config_version();
     let mut services = Vec::new();
@@ -256,7 +269,9 @@ pub async fn build_snapshot(store: &Store) -> Result<Snapshot, String> {
             routes.push(route);
         }
     }
-    Snapshot::build(version, routes, services).map_err(|e| e.to_string())
+    let upstreams: Vec<Upstream> = typed(store, EntityKind::Upstreams).await?;
+    let targets: Vec<Target> = typed(store, EntityKind::Targets).await?;
+    Snapshot::build(Configuration { version, routes, services, upstreams, targets }).map_err(|e| e.to_string())
 }
 
 async fn bind(role: Role, spec: ListenSpec) -> Result<Bound, StartError> {

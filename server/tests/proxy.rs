@@ -153,3 +153,33 @@ async fn configuration_changes_go_live_and_away_without_a_restart() {
     let status: Value = reqwest::get(node.admin_url("/status")).await.unwrap().json().await.unwrap();
     assert!(status["configuration_error"].is_null());
 }
+
+#[tokio::test]
+async fn services_naming_an_upstream_are_balanced_over_its_targets_by_weight() {
+    let (a, b, idle) = (echo::start().await, echo::start().await, echo::start().await);
+    let (node, _dir) = Gatehouse::start(&[]);
+    admin(&node, reqwest::Method::PUT, "/upstreams/backend.internal", json!({"host_header": "backend.example.com"}))
+        .await;
+    for (target, weight) in [(a, 200), (b, 100), (idle, 0)] {
+        admin(
+            &node,
+            reqwest::Method::POST,
+            "/upstreams/backend.internal/targets",
+            json!({"target": target.to_string(), "weight": weight}),
+        )
+        .await;
+    }
+    admin(&node, reqwest::Method::PUT, "/services/balanced", json!({"host": "backend.internal", "port": 80})).await;
+    admin(&node, reqwest::Method::POST, "/services/balanced/routes", json!({"paths": ["/lb"]})).await;
+    until(&node, "/lb", 200).await;
+
+    let mut served = std::collections::HashMap::new();
+    for _ in 0..30 {
+        let seen: Value = reqwest::get(format!("http://{}/lb", node.proxy_http)).await.unwrap().json().await.unwrap();
+        assert_eq!(seen["headers"]["host"], "backend.example.com", "the upstream's host_header");
+        *served.entry(seen["server"].as_str().unwrap().to_string()).or_insert(0) += 1;
+    }
+    assert_eq!(served.get(&a.to_string()), Some(&20), "{served:?}");
+    assert_eq!(served.get(&b.to_string()), Some(&10), "{served:?}");
+    assert_eq!(served.get(&idle.to_string()), None, "weight 0 takes no traffic");
+}

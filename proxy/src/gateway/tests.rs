@@ -8,6 +8,7 @@ use tower::ServiceExt;
 use super::*;
 use crate::model::entities::route::Route;
 use crate::model::entities::service::Service;
+use crate::snapshot::Configuration;
 
 fn conn() -> ConnInfo {
     let addr = "127.0.0.1:9".parse().unwrap();
@@ -17,7 +18,7 @@ fn conn() -> ConnInfo {
 fn snapshot(routes: serde_json::Value, services: serde_json::Value) -> Snapshot {
     let routes: Vec<Route> = serde_json::from_value(routes).unwrap();
     let services: Vec<Service> = serde_json::from_value(services).unwrap();
-    Snapshot::build(1, routes, services).unwrap()
+    Snapshot::build(Configuration { version: 1, routes, services, ..Configuration::default() }).unwrap()
 }
 
 async fn call(gateway: &Gateway, uri: &str) -> (StatusCode, HeaderMap, String) {
@@ -81,9 +82,27 @@ async fn https_only_routes_answer_plain_http_with_426_or_a_redirect() {
     assert!(body.is_empty());
 }
 
+#[tokio::test]
+async fn an_upstream_without_usable_targets_answers_503() {
+    let mut config = Configuration { version: 1, ..Configuration::default() };
+    config.routes = serde_json::from_value(json!([{"id": "00000000-0000-4000-8000-0000000000aa", "paths": ["/"],
+                                                    "service": {"id": SERVICE}}]))
+    .unwrap();
+    config.services = serde_json::from_value(json!([{"id": SERVICE, "protocol": "http", "host": "Backend.Internal",
+        "port": 80, "retries": 0, "connect_timeout": 100, "write_timeout": 100, "read_timeout": 100}]))
+    .unwrap();
+    config.upstreams =
+        serde_json::from_value(json!([{"id": "00000000-0000-4000-8000-0000000000cc", "name": "backend.internal"}]))
+            .unwrap();
+    let gateway = Gateway::new(Snapshot::build(config).unwrap(), GatewaySettings::default());
+    let (status, _, body) = call(&gateway, "/").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body, r#"{"message":"failure to get a peer from the ring-balancer"}"#);
+}
+
 #[test]
 fn install_replaces_the_serving_snapshot() {
     let gateway = Gateway::new(Snapshot::empty(), GatewaySettings::default());
-    gateway.install(Snapshot::build(7, vec![], vec![]).unwrap());
+    gateway.install(Snapshot::build(Configuration { version: 7, ..Configuration::default() }).unwrap());
     assert_eq!(gateway.snapshot().config_version, 7);
 }

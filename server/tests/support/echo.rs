@@ -1,5 +1,5 @@
 //! A real HTTP upstream on loopback that answers with what it received, as JSON:
-//! `{"method", "path", "query", "headers": {name: value}, "body"}`. `?sleep_ms=N` delays the answer.
+//! `{"method", "path", "query", "headers": {name: value}, "body", "server"}`. `?sleep_ms=N` delays the answer.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -16,7 +16,7 @@ pub async fn start() -> SocketAddr {
         loop {
             let Ok((stream, _)) = listener.accept().await else { return };
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(echo);
+                let service = hyper::service::service_fn(move |request| echo(request, addr));
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
@@ -26,7 +26,7 @@ pub async fn start() -> SocketAddr {
     addr
 }
 
-async fn echo(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn echo(request: Request<Incoming>, server: SocketAddr) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
     let query = parts.uri.query().unwrap_or_default().to_string();
     if let Some(ms) = query.split('&').find_map(|p| p.strip_prefix("sleep_ms=")).and_then(|v| v.parse::<u64>().ok()) {
@@ -44,6 +44,7 @@ async fn echo(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infal
         "query": query,
         "headers": headers,
         "body": String::from_utf8_lossy(&body),
+        "server": server.to_string(),
     });
     let mut response = Response::new(Full::new(Bytes::from(reply.to_string())));
     response.headers_mut().insert("content-type", "application/json".parse().unwrap());

@@ -1,10 +1,24 @@
 //! Targets: the `host:port` peers of an upstream (`kong/db/dao/targets.lua`).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::Reference;
 
 use crate::model::EntityKind;
 use crate::model::schema::{Check, Field, Schema};
 use crate::model::typedefs;
+
+/// A validated target, typed for the engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    pub id: Uuid,
+    pub upstream: Reference,
+    /// `host:port`, normalized on write.
+    pub target: String,
+    pub weight: u32,
+}
 
 pub fn schema() -> Schema {
     Schema::new(

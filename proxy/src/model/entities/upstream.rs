@@ -1,12 +1,29 @@
 //! Upstreams: virtual hostnames balanced over targets, with health checks (`kong/db/schema/entities/upstreams.lua`).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use uuid::Uuid;
 
 use crate::model::EntityKind;
 use crate::model::schema::{Check, EntityCheck, Field, Schema};
 use crate::model::typedefs::{self, one_of};
 
 const MAX_COUNTER: i64 = 2_147_483_648;
+
+/// A validated upstream, typed for the engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Upstream {
+    pub id: Uuid,
+    pub name: String,
+    #[serde(default = "round_robin")]
+    pub algorithm: String,
+    #[serde(default)]
+    pub host_header: Option<String>,
+}
+
+fn round_robin() -> String {
+    "round-robin".into()
+}
 
 fn statuses(name: &'static str, default: Value) -> Field {
     Field::array(name, Field::integer("").check(Check::Between(100, 999))).default(default)
