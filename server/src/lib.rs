@@ -10,3 +10,4 @@ pub mod node;
 pub mod oxd_api;
 pub mod runtime;
 pub mod store;
+pub mod url_text;

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use server::config::Config;
 
 /// Read when no `--config` is given and the file exists, as Kong reads /etc/kong/kong.conf.
@@ -23,12 +23,8 @@ struct Cli {
 enum Command {
     /// Start Gatehouse (the default command). Any setting can follow as `--KEY VALUE`.
     Start {
-        /// TOML configuration file.
-        #[arg(short, long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// Settings that override the file and the environment, e.g. `--admin_listen 127.0.0.1:9001`.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "--KEY VALUE")]
-        settings: Vec<String>,
+        #[command(flatten)]
+        node: NodeSettings,
     },
     /// Check a configuration file (with the environment and any `--KEY VALUE` settings) and exit.
     Check {
@@ -55,27 +51,33 @@ enum ConfigAction {
     DbImport {
         #[arg(value_name = "FILE")]
         file: PathBuf,
-        /// TOML configuration file naming the database.
-        #[arg(short, long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "--KEY VALUE")]
-        settings: Vec<String>,
+        #[command(flatten)]
+        node: NodeSettings,
     },
     #[command(name = "db_export")]
     /// Write the database's configuration to FILE as YAML (`-` for standard output).
     DbExport {
         #[arg(value_name = "FILE")]
         file: PathBuf,
-        #[arg(short, long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "--KEY VALUE")]
-        settings: Vec<String>,
+        #[command(flatten)]
+        node: NodeSettings,
     },
+}
+
+/// Where a command finds the node's configuration.
+#[derive(Args, Default)]
+struct NodeSettings {
+    /// TOML configuration file.
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Settings that override the file and the environment, e.g. `--admin_listen 127.0.0.1:9001`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "--KEY VALUE")]
+    settings: Vec<String>,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Start { config: None, settings: Vec::new() });
+    let command = cli.command.unwrap_or(Command::Start { node: NodeSettings::default() });
     match command {
         Command::Version => {
             say(&format!("Gatehouse {} (Kong {} compatible)", proxy::VERSION, proxy::KONG_COMPAT_VERSION));
@@ -104,8 +106,8 @@ fn main() -> ExitCode {
                 Err(error) => fail(&error),
             }
         }
-        Command::Start { config, settings } => {
-            let config = match load(config.as_deref(), &settings) {
+        Command::Start { node } => {
+            let config = match load(node.config.as_deref(), &node.settings) {
                 Ok(config) => config,
                 Err(error) => return fail(&error),
             };
@@ -126,12 +128,8 @@ fn main() -> ExitCode {
 async fn declarative_command(action: ConfigAction) -> Result<String, String> {
     use std::sync::Arc;
 
-    let (config, settings) = match &action {
-        ConfigAction::DbImport { config, settings, .. } | ConfigAction::DbExport { config, settings, .. } => {
-            (config, settings)
-        }
-    };
-    let config = load(config.as_deref(), settings)?;
+    let (ConfigAction::DbImport { node, .. } | ConfigAction::DbExport { node, .. }) = &action;
+    let config = load(node.config.as_deref(), &node.settings)?;
     let store = server::store::Store::open(&config).await.map_err(|e| e.to_string())?;
     let node = Arc::new(server::node::Node::new(config, Arc::new(store)));
     match action {

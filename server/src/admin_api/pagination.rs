@@ -131,13 +131,7 @@ fn pad(token: &str) -> String {
 
 /// Percent-escapes a query value.
 pub fn escape(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    crate::url_text::encode_component(value)
 }
 
 #[cfg(test)]

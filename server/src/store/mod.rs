@@ -218,22 +218,20 @@ pub(crate) fn unix_now() -> i64 {
 /// The PostgreSQL URL for the `pg_*` settings, with user and password percent-encoded.
 fn postgres_url(config: &Config) -> String {
     let credentials = if config.pg_password.is_empty() {
-        percent_encode(&config.pg_user)
+        crate::url_text::encode_component(&config.pg_user)
     } else {
-        format!("{}:{}", percent_encode(&config.pg_user), percent_encode(&config.pg_password))
+        format!(
+            "{}:{}",
+            crate::url_text::encode_component(&config.pg_user),
+            crate::url_text::encode_component(&config.pg_password)
+        )
     };
     let host = if config.pg_host.contains(':') { format!("[{}]", config.pg_host) } else { config.pg_host.clone() };
-    format!("postgres://{credentials}@{host}:{}/{}", config.pg_port, percent_encode(&config.pg_database))
-}
-
-fn percent_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    format!(
+        "postgres://{credentials}@{host}:{}/{}",
+        config.pg_port,
+        crate::url_text::encode_component(&config.pg_database)
+    )
 }
 
 /// A connection URL fit for an error message: the password replaced.
