@@ -173,15 +173,25 @@ pub fn check_http_method(value: &Value) -> Result<(), String> {
 /// An IP address or a CIDR block.
 pub fn check_ip_or_cidr(value: &Value) -> Result<(), String> {
     let text = value.as_str().unwrap_or_default();
-    let valid = match text.split_once('/') {
-        None => parse_ip(text).is_some(),
-        Some((ip, bits)) => match (parse_ip(ip), bits.parse::<u8>()) {
-            (Some(IpAddr::V4(_)), Ok(bits)) => bits <= 32,
-            (Some(IpAddr::V6(_)), Ok(bits)) => bits <= 128,
-            _ => false,
-        },
+    match parse_ip_or_cidr(text) {
+        Some(_) => Ok(()),
+        None => Err(format!("invalid ip or cidr range: '{text}'")),
+    }
+}
+
+/// `a.b.c.d`, `a.b.c.d/n`, IPv6 likewise: the address and its prefix length (a bare address is a full-length
+/// block).
+pub fn parse_ip_or_cidr(text: &str) -> Option<(IpAddr, u8)> {
+    let (ip, bits) = match text.split_once('/') {
+        Some((ip, bits)) => (parse_ip(ip)?, Some(bits.parse::<u8>().ok()?)),
+        None => (parse_ip(text)?, None),
     };
-    if valid { Ok(()) } else { Err(format!("invalid ip or cidr range: '{text}'")) }
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    match bits {
+        Some(bits) if bits > max => None,
+        Some(bits) => Some((ip, bits)),
+        None => Some((ip, max)),
+    }
 }
 
 /// The protocols a plugin may run on (`protocols_http`).
