@@ -215,7 +215,9 @@ impl Gateway {
             *request.method_mut() = parts.method.clone();
             *request.uri_mut() = target.clone();
             *request.version_mut() = Version::HTTP_11;
-            *request.headers_mut() = parts.headers.clone();
+            // Only an attempt that may be retried needs its own copy of the headers.
+            *request.headers_mut() =
+                if attempt + 1 == attempts { std::mem::take(&mut parts.headers) } else { parts.headers.clone() };
             match tokio::time::timeout(deadline, self.inner.client.request(request)).await {
                 Ok(Ok(response)) => {
                     let upstream_latency = sent_at.elapsed();
