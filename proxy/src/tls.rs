@@ -86,6 +86,72 @@ pub fn server_config(cert: &CertifiedKey) -> Result<Arc<ServerConfig>, TlsError>
     Ok(Arc::new(config))
 }
 
+/// Certificates chosen by the SNI a client sends (`snis` of the Admin API), with the default certificate
+/// for every other name and for clients that send none. Exact names first, then `*.` wildcards.
+#[derive(Debug)]
+pub struct SniResolver {
+    default: Arc<rustls::sign::CertifiedKey>,
+    by_name: arc_swap::ArcSwap<std::collections::HashMap<String, Arc<rustls::sign::CertifiedKey>>>,
+}
+
+impl SniResolver {
+    pub fn new(default: &CertifiedKey) -> Result<SniResolver, TlsError> {
+        Ok(SniResolver { default: signing(default)?, by_name: arc_swap::ArcSwap::from_pointee(Default::default()) })
+    }
+
+    /// Replaces the certificates by name (lower-case SNI or `*.suffix`).
+    pub fn install(&self, by_name: std::collections::HashMap<String, Arc<rustls::sign::CertifiedKey>>) {
+        self.by_name.store(Arc::new(by_name));
+    }
+
+    fn find(&self, name: &str) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        let names = self.by_name.load();
+        let name = name.to_ascii_lowercase();
+        if let Some(found) = names.get(&name) {
+            return Some(found.clone());
+        }
+        let (_, parent) = name.split_once('.')?;
+        names.get(&format!("*.{parent}")).cloned()
+    }
+}
+
+impl rustls::server::ResolvesServerCert for SniResolver {
+    fn resolve(&self, hello: rustls::server::ClientHello<'_>) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(hello.server_name().and_then(|name| self.find(name)).unwrap_or_else(|| self.default.clone()))
+    }
+}
+
+/// A certificate and key as rustls signs with them.
+pub fn signing(cert: &CertifiedKey) -> Result<Arc<rustls::sign::CertifiedKey>, TlsError> {
+    let key = rustls::crypto::ring::sign::any_supported_type(&cert.key)?;
+    Ok(Arc::new(rustls::sign::CertifiedKey::new(cert.chain.clone(), key)))
+}
+
+/// Parses PEM text into a certificate and key (stored certificates).
+pub fn from_pem_text(cert: &str, key: &str) -> Result<CertifiedKey, TlsError> {
+    let pem = |what: &'static str, detail: String| TlsError::Pem {
+        path: PathBuf::from("(stored certificate)"),
+        what,
+        detail,
+    };
+    let chain = CertificateDer::pem_slice_iter(cert.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| pem("certificate", e.to_string()))?;
+    let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).map_err(|e| pem("private key", e.to_string()))?;
+    Ok(CertifiedKey { chain, key })
+}
+
+/// The rustls configuration of the proxy's `ssl` listeners: certificates chosen by SNI.
+pub fn sni_server_config(resolver: Arc<SniResolver>) -> Result<Arc<ServerConfig>, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_cert_resolver(resolver);
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
 /// Checks a certificate and key given as PEM text (Admin API `certificates`): both parse, and the key is the
 /// certificate's. Errors are `(field, message)` in Kong's words.
 pub fn check_pem_pair(cert: &str, key: &str) -> Result<(), (&'static str, String)> {

@@ -2,6 +2,7 @@
 //! runtime, keeps the proxy's snapshot in step with the configuration version, and shuts down gracefully on
 //! SIGINT or SIGTERM.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +15,9 @@ use proxy::model::entities::service::Service;
 use proxy::model::entities::target::Target;
 use proxy::model::entities::upstream::Upstream;
 use proxy::snapshot::{Configuration, Snapshot};
-use proxy::tls::{CertifiedKey, TlsAcceptor, TlsError, acceptor};
+use proxy::tls::{
+    CertifiedKey, SniResolver, TlsAcceptor, TlsError, acceptor, from_pem_text, signing, sni_server_config,
+};
 use proxy::trusted::TrustedIps;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -138,7 +141,15 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
             bound.push(bind(role, spec).await?);
         }
     }
-    let tls = if bound.iter().any(|b| b.spec.ssl) { Some(tls_acceptor(&config)?) } else { None };
+    let tls_error = |source| StartError::Tls { listener: "ssl", source };
+    let default_certificate = if bound.iter().any(|b| b.spec.ssl) { Some(default_certificate(&config)?) } else { None };
+    let tls = default_certificate.as_ref().map(acceptor).transpose().map_err(tls_error)?;
+    // The proxy's TLS listeners choose certificates by SNI from the store; the others use the default one.
+    let sni = default_certificate.as_ref().map(SniResolver::new).transpose().map_err(tls_error)?.map(Arc::new);
+    if let Some(resolver) = &sni {
+        resolver.install(load_certificates(&store).await);
+    }
+    let proxy_tls = sni.clone().map(sni_server_config).transpose().map_err(tls_error)?.map(TlsAcceptor::from);
     let allow_list = Arc::new(CallerAllowList::parse(&config.oxd_bind_ip_addresses).map_err(StartError::OxdAllowList)?);
     let options =
         ServeOptions { shutdown_grace: Duration::from_secs(config.shutdown_timeout), ..ServeOptions::default() };
@@ -157,9 +168,13 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
     let oxd = oxd_api::router(allow_list);
 
     let mut tasks = JoinSet::new();
-    tasks.spawn(follow_configuration(node.clone(), gateway.clone(), shutdown.clone()));
+    tasks.spawn(follow_configuration(node.clone(), gateway.clone(), sni, shutdown.clone()));
     for Bound { role, spec, listener } in bound {
-        let acceptor = if spec.ssl { tls.clone() } else { None };
+        let acceptor = match (spec.ssl, role) {
+            (false, _) => None,
+            (true, Role::Proxy) => proxy_tls.clone(),
+            (true, _) => tls.clone(),
+        };
         tracing::info!(listener = role.name(), address = %spec, "listening");
         let shutdown = shutdown.clone();
         let options = options.clone();
@@ -214,7 +229,12 @@ fn stats() -> Arc<ListenerStats> {
 
 /// Rebuilds the proxy snapshot whenever the configuration version changes. A configuration that does not
 /// compile leaves the previous snapshot serving and is reported in the log and `GET /status`.
-async fn follow_configuration(node: Arc<Node>, gateway: Gateway, mut shutdown: watch::Receiver<bool>) {
+async fn follow_configuration(
+    node: Arc<Node>,
+    gateway: Gateway,
+    sni: Option<Arc<SniResolver>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut versions = node.store.subscribe();
     loop {
         tokio::select! {
@@ -224,6 +244,9 @@ async fn follow_configuration(node: Arc<Node>, gateway: Gateway, mut shutdown: w
                     return;
                 }
                 versions.borrow_and_update();
+                if let Some(resolver) = &sni {
+                    resolver.install(load_certificates(&node.store).await);
+                }
                 match build_snapshot(&node.store).await {
                     Ok(snapshot) => {
                         tracing::debug!(version = snapshot.config_version, "proxy snapshot installed");
@@ -238,6 +261,37 @@ async fn follow_configuration(node: Arc<Node>, gateway: Gateway, mut shutdown: w
             }
         }
     }
+}
+
+/// The stored certificates by SNI name, as the proxy's TLS listeners serve them. A certificate that does not
+/// load is logged and left out; its names get the default certificate.
+async fn load_certificates(store: &Store) -> HashMap<String, Arc<rustls::sign::CertifiedKey>> {
+    let mut by_name = HashMap::new();
+    let (Ok(certificates), Ok(snis)) = (store.all(EntityKind::Certificates).await, store.all(EntityKind::Snis).await)
+    else {
+        tracing::error!("cannot read certificates from the store; SNI selection keeps its previous state");
+        return by_name;
+    };
+    let mut keys = HashMap::new();
+    for certificate in certificates {
+        let (cert, key) =
+            (certificate.doc["cert"].as_str().unwrap_or_default(), certificate.doc["key"].as_str().unwrap_or_default());
+        match from_pem_text(cert, key).and_then(|c| signing(&c)) {
+            Ok(signing_key) => {
+                keys.insert(certificate.id, signing_key);
+            }
+            Err(error) => {
+                tracing::error!(certificate = %certificate.id, %error, "certificate left out of SNI selection")
+            }
+        }
+    }
+    for sni in snis {
+        let certificate = sni.doc["certificate"]["id"].as_str().and_then(|id| uuid::Uuid::parse_str(id).ok());
+        if let (Some(name), Some(key)) = (sni.doc["name"].as_str(), certificate.and_then(|id| keys.get(&id))) {
+            by_name.insert(name.to_ascii_lowercase(), key.clone());
+        }
+    }
+    by_name
 }
 
 /// Every stored entity of `kind`, typed.
@@ -310,19 +364,19 @@ fn io_reason(error: &std::io::Error) -> String {
     }
 }
 
-fn tls_acceptor(config: &Config) -> Result<TlsAcceptor, StartError> {
+/// The default certificate: `ssl_cert`/`ssl_cert_key`, or the self-signed one kept in the prefix.
+fn default_certificate(config: &Config) -> Result<CertifiedKey, StartError> {
     let tls_error = |source| StartError::Tls { listener: "ssl", source };
-    let cert = if config.ssl_cert.is_empty() {
+    if config.ssl_cert.is_empty() {
         let mut names = vec!["localhost".to_string()];
         let hostname = gethostname::gethostname().to_string_lossy().into_owned();
         if !hostname.is_empty() && hostname != "localhost" {
             names.push(hostname);
         }
-        CertifiedKey::load_or_generate_default(&config.ssl_dir(), &names).map_err(tls_error)?
+        CertifiedKey::load_or_generate_default(&config.ssl_dir(), &names).map_err(tls_error)
     } else {
-        CertifiedKey::from_pem_files(config.ssl_cert.as_ref(), config.ssl_cert_key.as_ref()).map_err(tls_error)?
-    };
-    acceptor(&cert).map_err(tls_error)
+        CertifiedKey::from_pem_files(config.ssl_cert.as_ref(), config.ssl_cert_key.as_ref()).map_err(tls_error)
+    }
 }
 
 /// SIGINT and SIGTERM, whichever comes first.

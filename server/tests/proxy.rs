@@ -183,3 +183,45 @@ async fn services_naming_an_upstream_are_balanced_over_its_targets_by_weight() {
     assert_eq!(served.get(&b.to_string()), Some(&10), "{served:?}");
     assert_eq!(served.get(&idle.to_string()), None, "weight 0 takes no traffic");
 }
+
+#[tokio::test]
+async fn tls_listeners_choose_the_stored_certificate_by_sni_and_fall_back_to_the_default() {
+    let upstream = echo::start().await;
+    let (node, _dir) = Gatehouse::start(&[]);
+    configure(&node, upstream, json!({"paths": ["/"]})).await;
+    let generated = rcgen::generate_simple_self_signed(vec!["secure.example".into()]).unwrap();
+    admin(
+        &node,
+        reqwest::Method::PUT,
+        "/certificates/secure.example",
+        json!({"cert": generated.cert.pem(), "key": generated.key_pair.serialize_pem()}),
+    )
+    .await;
+
+    // This client trusts only the uploaded certificate: a handshake succeeds only if the proxy serves it.
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(generated.cert.pem().as_bytes()).unwrap())
+        .resolve("secure.example", node.proxy_https)
+        .build()
+        .unwrap();
+    let url = format!("https://secure.example:{}/x", node.proxy_https.port());
+    let started = Instant::now();
+    let response = loop {
+        match client.get(&url).send().await {
+            Ok(response) => break response,
+            Err(error) => {
+                assert!(started.elapsed() < Duration::from_secs(5), "the stored certificate was never served: {error}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    assert_eq!(response.status(), 200);
+    // Other names still get the default certificate.
+    let default = node
+        .tls_client(node.proxy_https)
+        .get(format!("https://localhost:{}/x", node.proxy_https.port()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(default.status(), 200);
+}
