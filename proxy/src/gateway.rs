@@ -27,8 +27,6 @@ use crate::router::{PathHandling, RequestInfo, upstream_path, uri};
 use crate::snapshot::Snapshot;
 use crate::trusted::TrustedIps;
 
-pub use crate::snapshot::Snapshot as GatewaySnapshot;
-
 /// `Server` and `Via` value.
 const PRODUCT: &str = concat!("gatehouse/", env!("CARGO_PKG_VERSION"));
 

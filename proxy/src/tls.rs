@@ -77,13 +77,8 @@ fn write_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), TlsError> {
 
 /// The rustls configuration of an `ssl` listener serving `cert`: TLS 1.2 and 1.3, ALPN h2 then http/1.1.
 pub fn server_config(cert: &CertifiedKey) -> Result<Arc<ServerConfig>, TlsError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
-        .with_no_client_auth()
-        .with_single_cert(cert.chain.clone(), cert.key.clone_key())?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    // A resolver with no names serves the default certificate to everyone: one way to build a config.
+    sni_server_config(Arc::new(SniResolver::new(cert)?))
 }
 
 /// Certificates chosen by the SNI a client sends (`snis` of the Admin API), with the default certificate
@@ -124,7 +119,9 @@ impl rustls::server::ResolvesServerCert for SniResolver {
 /// A certificate and key as rustls signs with them.
 pub fn signing(cert: &CertifiedKey) -> Result<Arc<rustls::sign::CertifiedKey>, TlsError> {
     let key = rustls::crypto::ring::sign::any_supported_type(&cert.key)?;
-    Ok(Arc::new(rustls::sign::CertifiedKey::new(cert.chain.clone(), key)))
+    let certified = rustls::sign::CertifiedKey::new(cert.chain.clone(), key);
+    certified.keys_match()?;
+    Ok(Arc::new(certified))
 }
 
 /// Parses PEM text into a certificate and key (stored certificates).

@@ -154,18 +154,26 @@ impl Router {
 
     /// The best route for the request, as Kong 2.2 chooses it.
     pub fn find(&self, request: &RequestInfo<'_>) -> Option<Match> {
-        let host = request.host.to_ascii_lowercase();
-        let (host_no_port, port) = split_port(&host);
-        let host_with_port = match port {
-            Some(_) => host.clone(),
-            None => format!("{host}:{}", if request.scheme == "https" { 443 } else { 80 }),
+        // Most clients send lower-case hosts: only allocate when there is something to lower.
+        let host: std::borrow::Cow<'_, str> = if request.host.bytes().any(|b| b.is_ascii_uppercase()) {
+            request.host.to_ascii_lowercase().into()
+        } else {
+            request.host.into()
+        };
+        let host = host.as_ref();
+        let (host_no_port, port) = split_port(host);
+        // Only wildcard hosts compare against `host:port`.
+        let host_with_port = match (self.wildcard_owner.is_empty(), port) {
+            (true, _) => String::new(),
+            (false, Some(_)) => host.to_string(),
+            (false, None) => format!("{host}:{}", if request.scheme == "https" { 443 } else { 80 }),
         };
 
         // Hash-indexed candidates (plain hosts, plain path prefixes) are few; the wildcard, regex and
         // attribute-only lists can be long, so they are merged lazily in rank order and the walk stops at
         // the first full match.
         let mut indexed: Vec<u32> = Vec::with_capacity(8);
-        if let Some(ranks) = self.by_host.get(host.as_str()) {
+        if let Some(ranks) = self.by_host.get(host) {
             indexed.extend_from_slice(ranks);
         }
         if host_no_port != host
@@ -199,7 +207,7 @@ impl Router {
                 }
             }
             let entry = &self.entries[next as usize];
-            if let Some(found) = entry.matches(request, &host, host_no_port, &host_with_port) {
+            if let Some(found) = entry.matches(request, host, host_no_port, &host_with_port) {
                 return Some(found);
             }
         }
