@@ -62,7 +62,30 @@ pub fn error_page(
         .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| default_type.to_string());
-    let message = default_message(status);
+    render_error(status, &requested, &default_message(status), head)
+}
+
+/// `kong.response.error`: the message in the `Accept` media range with the highest `q` (JSON when none).
+pub fn negotiated_error(status: StatusCode, message: &str, accept: Option<&str>) -> Response<GatewayBody> {
+    let mut best: Option<(f32, String)> = None;
+    for range in accept.unwrap_or_default().split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        if media.is_empty() {
+            continue;
+        }
+        let q =
+            parts.filter_map(|p| p.trim().strip_prefix("q=")).find_map(|q| q.trim().parse::<f32>().ok()).unwrap_or(1.0);
+        if best.as_ref().is_none_or(|(best_q, _)| q > *best_q) {
+            best = Some((q, media));
+        }
+    }
+    let requested = best.map(|(_, media)| media).unwrap_or_else(|| "application/json".into());
+    render_error(status, &requested, message, false)
+}
+
+/// The body of an error in the requested media type (`proxy.md` §10.2).
+fn render_error(status: StatusCode, requested: &str, message: &str, head: bool) -> Response<GatewayBody> {
     let (media, body) = if requested.starts_with("text/html") {
         (
             "text/html; charset=utf-8",

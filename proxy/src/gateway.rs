@@ -23,6 +23,7 @@ use crate::balancer::Peer;
 use crate::errors::{BoxError, GatewayBody, error_page, json_exit};
 use crate::headers::HeaderSet;
 use crate::listener::ConnInfo;
+use crate::plugins::{Access, Flow, Instance, Protocol, RequestCtx, ResponseSummary, fail_closed};
 use crate::router::{PathHandling, RequestInfo, upstream_path, uri};
 use crate::snapshot::Snapshot;
 use crate::trusted::TrustedIps;
@@ -94,51 +95,92 @@ impl Gateway {
         B::Error: Into<BoxError>,
     {
         let started = Instant::now();
-        let settings = &self.inner.settings;
         let snapshot = self.inner.snapshot.load_full();
-        let (mut parts, body) = request.into_parts();
-        let raw_path = parts.uri.path().to_string();
+        let (parts, body) = request.into_parts();
+        let peer = conn.remote.ip();
+        let trusted = self.inner.settings.trusted_ips.contains(peer);
+        let client_addr = client_address(&parts.headers, peer, trusted);
+        let protocol = protocol_of(&parts.headers, conn.tls);
+        let body = body.map_err(Into::into).boxed();
+        let mut cx = RequestCtx::new(parts, body, client_addr, protocol, snapshot.clone(), started);
+        let mut selected = Vec::new();
+        let outcome = if snapshot.plugins.is_empty() {
+            self.process(&mut cx, &conn, trusted, &mut selected).await
+        } else {
+            // rewrite: global configurations only, before routing.
+            selected = snapshot.plugins.globals(protocol);
+            match rewrite(&mut cx, &selected) {
+                Some(response) => Outcome::Generated(response),
+                None => self.process(&mut cx, &conn, trusted, &mut selected).await,
+            }
+        };
+        self.complete(cx, selected, outcome)
+    }
+
+    /// Routing, the access phase and the upstream exchange.
+    async fn process(
+        &self,
+        cx: &mut RequestCtx,
+        conn: &ConnInfo,
+        trusted: bool,
+        selected: &mut Vec<Arc<Instance>>,
+    ) -> Outcome {
+        let settings = &self.inner.settings;
+        let snapshot = cx.snapshot.clone();
+        let raw_path = cx.request.uri.path().to_string();
         let path = uri::normalize(&raw_path);
-        let host = request_host(&parts.headers, &parts.uri);
+        let host = request_host(&cx.request.headers, &cx.request.uri);
         let scheme = if conn.tls { "https" } else { "http" };
         let info = RequestInfo {
-            method: parts.method.as_str(),
+            method: cx.request.method.as_str(),
             path: &path,
             host: &host,
             scheme,
             sni: conn.sni.as_deref(),
-            headers: &parts.headers,
+            headers: &cx.request.headers,
         };
         let Some(found) = snapshot.router.find(&info) else {
-            return self.finish(json_exit(StatusCode::NOT_FOUND, "no Route matched with those values"), None);
+            return Outcome::Generated(json_exit(StatusCode::NOT_FOUND, "no Route matched with those values"));
         };
         let route = &snapshot.router.routes()[found.route];
 
-        let peer = conn.remote.ip();
-        let trusted = settings.trusted_ips.contains(peer);
         let forwarded_proto = trusted
-            .then(|| header_str(&parts.headers, "x-forwarded-proto"))
+            .then(|| header_str(&cx.request.headers, "x-forwarded-proto"))
             .flatten()
             .map(str::to_ascii_lowercase)
             .unwrap_or_else(|| scheme.to_string());
         let https_only = route.protocols.iter().any(|p| p == "https") && !route.protocols.iter().any(|p| p == "http");
         if https_only && forwarded_proto != "https" {
-            return self.finish(https_redirect(route.https_redirect_status_code, &host, &parts.uri), None);
+            return Outcome::Generated(https_redirect(route.https_redirect_status_code, &host, &cx.request.uri));
         }
-        let Some(service) = route.service.and_then(|s| snapshot.services.get(&s.id)).cloned() else {
-            return self.finish(json_exit(StatusCode::SERVICE_UNAVAILABLE, "no Service found with those values"), None);
+        cx.route_index = Some(found.route);
+        cx.service = route.service.and_then(|s| snapshot.services.get(&s.id)).cloned();
+        if !snapshot.plugins.is_empty() {
+            cx.uri_captures = found.captures.clone();
+            cx.named_captures = found.named_captures.clone();
+            if let Some(response) = access(cx, selected).await {
+                return Outcome::Generated(response);
+            }
+        }
+        let Some(service) = cx.service.clone() else {
+            return Outcome::Generated(json_exit(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no Service found with those values",
+            ));
         };
 
-        let upstream = uri::escape(&upstream_path(
-            service.path.as_deref(),
-            &path,
-            found.prefix.as_deref(),
-            route.strip_path,
-            PathHandling::parse(&route.path_handling),
-        ));
-        let query = parts.uri.query().map(str::to_string);
+        let upstream = match cx.upstream_path.take() {
+            Some(path) => uri::escape(&path),
+            None => uri::escape(&upstream_path(
+                service.path.as_deref(),
+                &path,
+                found.prefix.as_deref(),
+                route.strip_path,
+                PathHandling::parse(&route.path_handling),
+            )),
+        };
+        let query = cx.request.uri.query().map(str::to_string);
         let balancer = snapshot.balancers.get(&service.host.to_ascii_lowercase()).cloned();
-        let client_addr = client_address(&parts.headers, peer, trusted);
         let host_no_port = host
             .rsplit_once(':')
             .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
@@ -146,12 +188,14 @@ impl Gateway {
         let prefix_header = (route.strip_path && found.prefix.as_deref().is_some_and(|p| p != "/"))
             .then(|| found.prefix.clone())
             .flatten();
-        let headers = &mut parts.headers;
+        // A plugin that set another Host decides the upstream Host.
+        let plugin_host = header_str(&cx.request.headers, "host").filter(|h| *h != host).map(str::to_string);
+        let headers = &mut cx.request.headers;
         strip_hop_by_hop(headers);
         let forwarded = Forwarded {
             trusted,
-            peer,
-            client_addr,
+            peer: conn.remote.ip(),
+            client_addr: cx.client_addr,
             proto: &forwarded_proto,
             host: host_no_port,
             port: conn.local.port(),
@@ -160,16 +204,17 @@ impl Gateway {
         };
         forwarded.apply(headers);
 
-        let head = parts.method == http::Method::HEAD;
-        let accept = header_str(&parts.headers, "accept").map(str::to_string);
-        let content_type = header_str(&parts.headers, "content-type").map(str::to_string);
-        let retryable = body_is_empty(&parts.headers) || matches!(parts.method, http::Method::GET | http::Method::HEAD);
-        let mut body = Some(body.map_err(Into::into).boxed());
+        let method = cx.request.method.clone();
+        // What an error page is negotiated from, kept before the headers go upstream.
+        let negotiation =
+            (cx.request.headers.get(header::ACCEPT).cloned(), cx.request.headers.get(header::CONTENT_TYPE).cloned());
+        let retryable = body_is_empty(&cx.request.headers) || matches!(method, http::Method::GET | http::Method::HEAD);
+        let mut body = Some(cx.take_body());
         // One bound per attempt: connecting and waiting for the response head share `read_timeout`.
         // (Kong bounds connect and each read separately; refused connections fail at once either way.)
         let deadline = Duration::from_millis(service.read_timeout.max(1));
         let attempts = if retryable { service.retries + 1 } else { 1 };
-        let proxy_latency = started.elapsed();
+        let proxy_latency = cx.started.elapsed();
         let sent_at = Instant::now();
         let mut last_status = StatusCode::BAD_GATEWAY;
         for attempt in 0..attempts {
@@ -177,9 +222,10 @@ impl Gateway {
                 Some(balancer) => match balancer.next_peer() {
                     Some(peer) => peer.clone(),
                     None => {
-                        let exit =
-                            json_exit(StatusCode::SERVICE_UNAVAILABLE, "failure to get a peer from the ring-balancer");
-                        return self.finish(exit, Some(started));
+                        return Outcome::Generated(json_exit(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "failure to get a peer from the ring-balancer",
+                        ));
                     }
                 },
                 None => Peer { host: service.host.clone(), port: service.port },
@@ -189,13 +235,16 @@ impl Gateway {
                 None => format!("http://{}:{}{upstream}", authority_host(&peer.host), peer.port),
             };
             let Ok(target) = target.parse::<Uri>() else {
-                return self.finish(
-                    error_page(StatusCode::BAD_GATEWAY, None, None, &settings.error_default_type, false),
-                    None,
-                );
+                return Outcome::Error {
+                    status: StatusCode::BAD_GATEWAY,
+                    accept: negotiation.0,
+                    content_type: negotiation.1,
+                };
             };
-            // Host: the client's (preserve_host), the upstream's host_header, or the peer's.
-            let upstream_host = if route.preserve_host && !host.is_empty() {
+            // Host: a plugin's, the client's (preserve_host), the upstream's host_header, or the peer's.
+            let upstream_host = if let Some(host) = &plugin_host {
+                host.clone()
+            } else if route.preserve_host && !host.is_empty() {
                 host.clone()
             } else if let Some(header) = balancer.as_ref().and_then(|b| b.upstream.host_header.clone()) {
                 header
@@ -204,23 +253,28 @@ impl Gateway {
             } else {
                 format!("{}:{}", authority_host(&peer.host), peer.port)
             };
-            set(&mut parts.headers, header::HOST, &upstream_host);
+            set(&mut cx.request.headers, header::HOST, &upstream_host);
             let request_body = match body.take() {
                 Some(body) => body,
                 None => crate::errors::full(bytes::Bytes::new()),
             };
             let mut request = Request::new(request_body);
-            *request.method_mut() = parts.method.clone();
+            *request.method_mut() = method.clone();
             *request.uri_mut() = target.clone();
             *request.version_mut() = Version::HTTP_11;
-            // Only an attempt that may be retried needs its own copy of the headers.
-            *request.headers_mut() =
-                if attempt + 1 == attempts { std::mem::take(&mut parts.headers) } else { parts.headers.clone() };
+            // Only an attempt that may be retried needs its own copy of the headers; the last one takes them
+            // (the accept header the error page needs is read before).
+            *request.headers_mut() = if attempt + 1 == attempts && selected.is_empty() {
+                std::mem::take(&mut cx.request.headers)
+            } else {
+                cx.request.headers.clone()
+            };
             match tokio::time::timeout(deadline, self.inner.client.request(request)).await {
                 Ok(Ok(response)) => {
                     let upstream_latency = sent_at.elapsed();
                     let (mut response_parts, response_body) = response.into_parts();
                     strip_hop_by_hop(&mut response_parts.headers);
+                    let upstream_status = response_parts.status.as_u16();
                     let headers = &mut response_parts.headers;
                     if settings.headers.via {
                         headers.insert(
@@ -235,7 +289,8 @@ impl Gateway {
                     if settings.headers.proxy_latency {
                         headers.insert("x-kong-proxy-latency", HeaderValue::from(proxy_latency.as_millis() as u64));
                     }
-                    return Response::from_parts(response_parts, response_body.map_err(Into::into).boxed());
+                    let response = Response::from_parts(response_parts, response_body.map_err(Into::into).boxed());
+                    return Outcome::Proxied { response, upstream_status, upstream_latency };
                 }
                 Ok(Err(error)) => {
                     tracing::debug!(%error, attempt, upstream = %target, "upstream request failed");
@@ -250,11 +305,44 @@ impl Gateway {
                 }
             }
         }
-        let page =
-            error_page(last_status, accept.as_deref(), content_type.as_deref(), &settings.error_default_type, head);
-        self.finish(page, Some(started))
+        Outcome::Error { status: last_status, accept: negotiation.0, content_type: negotiation.1 }
     }
 
+    /// The response phases: header_filter of the selected plugins, the gateway's headers, and a body that
+    /// runs body_filter per chunk and the log phase when it is done.
+    fn complete(&self, mut cx: RequestCtx, selected: Vec<Arc<Instance>>, outcome: Outcome) -> Response<GatewayBody> {
+        let (response, summary) = match outcome {
+            Outcome::Proxied { response, upstream_status, upstream_latency } => {
+                let summary = summary(response.status(), Some(upstream_status), Some(upstream_latency));
+                (response, summary)
+            }
+            Outcome::Generated(response) => {
+                let summary = summary(response.status(), None, None);
+                (self.finish(response, Some(cx.started)), summary)
+            }
+            Outcome::Error { status, accept, content_type } => {
+                let head = cx.request.method == http::Method::HEAD;
+                let page = error_page(
+                    status,
+                    accept.as_ref().and_then(|v| v.to_str().ok()),
+                    content_type.as_ref().and_then(|v| v.to_str().ok()),
+                    &self.inner.settings.error_default_type,
+                    head,
+                );
+                (self.finish(page, Some(cx.started)), summary(status, None, None))
+            }
+        };
+        if selected.is_empty() {
+            return response;
+        }
+        let (mut parts, body) = response.into_parts();
+        for instance in &selected {
+            if let Ok(handler) = instance.handler() {
+                handler.header_filter(&mut cx, &mut parts);
+            }
+        }
+        Response::from_parts(parts, LoggedBody::wrap(body, cx, selected, summary))
+    }
     /// Adds the gateway's own headers to a response it made itself.
     fn finish(&self, mut response: Response<GatewayBody>, started: Option<Instant>) -> Response<GatewayBody> {
         let headers = &self.inner.settings.headers;
@@ -267,6 +355,171 @@ impl Gateway {
                 .insert("x-kong-response-latency", HeaderValue::from(started.elapsed().as_millis() as u64));
         }
         response
+    }
+}
+
+/// How the gateway's part of an exchange ended.
+enum Outcome {
+    /// The upstream answered.
+    Proxied { response: Response<GatewayBody>, upstream_status: u16, upstream_latency: Duration },
+    /// The gateway or a plugin answered.
+    Generated(Response<GatewayBody>),
+    /// The upstream failed: an error page in the media type the client's headers ask for.
+    Error { status: StatusCode, accept: Option<HeaderValue>, content_type: Option<HeaderValue> },
+}
+
+fn summary(status: StatusCode, upstream_status: Option<u16>, upstream_latency: Option<Duration>) -> ResponseSummary {
+    ResponseSummary {
+        status: status.as_u16(),
+        upstream_status,
+        latency: Duration::ZERO,
+        upstream_latency,
+        body_bytes: 0,
+    }
+}
+
+/// `http`/`https`, or `grpc`/`grpcs` for gRPC requests.
+fn protocol_of(headers: &HeaderMap, tls: bool) -> Protocol {
+    let grpc = header_str(headers, "content-type").is_some_and(|t| t.starts_with("application/grpc"));
+    match (grpc, tls) {
+        (false, false) => Protocol::Http,
+        (false, true) => Protocol::Https,
+        (true, false) => Protocol::Grpc,
+        (true, true) => Protocol::Grpcs,
+    }
+}
+
+/// The rewrite phase of the global configurations; `Some` when one answered.
+fn rewrite(cx: &mut RequestCtx, selected: &[Arc<Instance>]) -> Option<Response<GatewayBody>> {
+    for instance in selected {
+        let flow = match instance.handler() {
+            Ok(handler) => handler.rewrite(cx),
+            Err(_) => Flow::Respond(fail_closed()),
+        };
+        if let Flow::Respond(response) = flow {
+            return Some(response);
+        }
+    }
+    None
+}
+
+/// The access phase: each plugin name in priority order resolves its configuration for the route, service
+/// and consumer known at that moment (`proxy.md` §11.1, §11.3); `Some` when one answered.
+async fn access(cx: &mut RequestCtx, selected: &mut Vec<Arc<Instance>>) -> Option<Response<GatewayBody>> {
+    selected.clear();
+    let snapshot = cx.snapshot.clone();
+    let plugins = &snapshot.plugins;
+    let (route, service) = (cx.route_id(), cx.service_id());
+    for index in 0..plugins.len() {
+        let Some(instance) = plugins.resolve(index, route, service, cx.consumer_id(), cx.protocol) else { continue };
+        let instance = instance.clone();
+        selected.push(instance.clone());
+        let flow = match instance.handler() {
+            Ok(handler) => match handler.access(cx) {
+                Access::Done(flow) => flow,
+                Access::Later(future) => future.await,
+            },
+            Err(error) => {
+                tracing::error!(plugin = %instance.id, name = instance.def.name, error, "invalid plugin configuration");
+                Flow::Respond(fail_closed())
+            }
+        };
+        if let Flow::Respond(response) = flow {
+            return Some(response);
+        }
+    }
+    None
+}
+
+/// A response body that runs the selected plugins' body_filter per chunk and their log phase once, when the
+/// body is finished or dropped (the client went away).
+struct LoggedBody {
+    inner: GatewayBody,
+    state: Option<Box<LogState>>,
+    filters_body: bool,
+}
+
+struct LogState {
+    cx: RequestCtx,
+    selected: Vec<Arc<Instance>>,
+    summary: ResponseSummary,
+}
+
+impl LoggedBody {
+    fn wrap(inner: GatewayBody, cx: RequestCtx, selected: Vec<Arc<Instance>>, summary: ResponseSummary) -> GatewayBody {
+        let filters_body = selected.iter().any(|i| i.handler().is_ok_and(|h| h.filters_body()));
+        LoggedBody { inner, state: Some(Box::new(LogState { cx, selected, summary })), filters_body }.boxed()
+    }
+
+    fn log(&mut self) {
+        if let Some(mut state) = self.state.take() {
+            state.summary.latency = state.cx.started.elapsed();
+            for instance in &state.selected {
+                if let Ok(handler) = instance.handler() {
+                    handler.log(&state.cx, &state.summary);
+                }
+            }
+        }
+    }
+
+    fn filter(&mut self, chunk: &mut bytes::Bytes, eof: bool) {
+        if let Some(state) = self.state.as_deref_mut()
+            && self.filters_body
+        {
+            for instance in &state.selected {
+                if let Ok(handler) = instance.handler() {
+                    handler.body_filter(&mut state.cx, chunk, eof);
+                }
+            }
+        }
+    }
+}
+
+impl hyper::body::Body for LoggedBody {
+    type Data = bytes::Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                let frame = match frame.into_data() {
+                    Ok(mut data) => {
+                        this.filter(&mut data, false);
+                        if let Some(state) = this.state.as_deref_mut() {
+                            state.summary.body_bytes += data.len() as u64;
+                        }
+                        hyper::body::Frame::data(data)
+                    }
+                    Err(frame) => frame,
+                };
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(None) => {
+                let mut last = bytes::Bytes::new();
+                this.filter(&mut last, true);
+                this.log();
+                if last.is_empty() { Poll::Ready(None) } else { Poll::Ready(Some(Ok(hyper::body::Frame::data(last)))) }
+            }
+            other => other,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream() && !self.filters_body
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        if self.filters_body { hyper::body::SizeHint::default() } else { self.inner.size_hint() }
+    }
+}
+
+impl Drop for LoggedBody {
+    fn drop(&mut self) {
+        self.log();
     }
 }
 

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::balancer::Balancer;
+use crate::model::entities::consumer::Consumer;
 use crate::model::entities::route::Route;
 use crate::model::entities::service::Service;
 use crate::model::entities::target::Target;
 use crate::model::entities::upstream::Upstream;
+use crate::plugins::{PluginConfig, PluginServices, PluginSet};
 use crate::router::{Router, RouterError};
 
 pub struct Snapshot {
@@ -20,6 +22,19 @@ pub struct Snapshot {
     pub services: HashMap<Uuid, Arc<Service>>,
     /// Balancers by upstream name (lower-cased): a service whose host is one of these balances over it.
     pub balancers: HashMap<String, Arc<Balancer>>,
+    pub plugins: PluginSet,
+    pub consumers: HashMap<Uuid, Arc<Consumer>>,
+    /// Consumers by `custom_id` (the Gluu auth plugins map OAuth client ids to consumers through it).
+    pub consumers_by_custom_id: HashMap<String, Arc<Consumer>>,
+    /// The ACL groups of each consumer (the `acls` entity), in creation order.
+    pub acl_groups: HashMap<Uuid, Vec<String>>,
+}
+
+/// One ACL row: a consumer's membership of a group.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct AclGroup {
+    pub consumer: crate::model::entities::Reference,
+    pub group: String,
 }
 
 /// Everything a snapshot is compiled from.
@@ -30,6 +45,9 @@ pub struct Configuration {
     pub services: Vec<Service>,
     pub upstreams: Vec<Upstream>,
     pub targets: Vec<Target>,
+    pub plugins: Vec<PluginConfig>,
+    pub consumers: Vec<Consumer>,
+    pub acls: Vec<AclGroup>,
 }
 
 impl Snapshot {
@@ -40,11 +58,15 @@ impl Snapshot {
             router: Router::build(Vec::new()).expect("no routes compile"),
             services: HashMap::new(),
             balancers: HashMap::new(),
+            plugins: PluginSet::default(),
+            consumers: HashMap::new(),
+            consumers_by_custom_id: HashMap::new(),
+            acl_groups: HashMap::new(),
         }
     }
 
     /// Compiles a configuration; an error leaves the caller's current snapshot serving.
-    pub fn build(config: Configuration) -> Result<Snapshot, RouterError> {
+    pub fn build(config: Configuration, services: &PluginServices) -> Result<Snapshot, RouterError> {
         let balancers = config
             .upstreams
             .into_iter()
@@ -54,11 +76,23 @@ impl Snapshot {
                 (upstream.name.to_ascii_lowercase(), Arc::new(Balancer::new(upstream, &targets)))
             })
             .collect();
+        let consumers: HashMap<Uuid, Arc<Consumer>> =
+            config.consumers.into_iter().map(|c| (c.id, Arc::new(c))).collect();
+        let consumers_by_custom_id =
+            consumers.values().filter_map(|c| c.custom_id.clone().map(|id| (id, c.clone()))).collect();
+        let mut acl_groups: HashMap<Uuid, Vec<String>> = HashMap::new();
+        for acl in config.acls {
+            acl_groups.entry(acl.consumer.id).or_default().push(acl.group);
+        }
         Ok(Snapshot {
             config_version: config.version,
             router: Router::build(config.routes)?,
             services: config.services.into_iter().map(|s| (s.id, Arc::new(s))).collect(),
             balancers,
+            plugins: PluginSet::build(config.plugins, services),
+            consumers,
+            consumers_by_custom_id,
+            acl_groups,
         })
     }
 }
@@ -75,6 +109,7 @@ impl std::fmt::Debug for Snapshot {
             .field("config_version", &self.config_version)
             .field("routes", &self.router.routes().len())
             .field("services", &self.services.len())
+            .field("plugins", &self.plugins.len())
             .finish()
     }
 }

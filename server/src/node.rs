@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use proxy::headers::HeaderSet;
 use proxy::listener::ListenerStats;
+use proxy::plugins::PluginServices;
 use uuid::Uuid;
 
 use crate::config::Config;
@@ -22,6 +23,8 @@ pub struct Node {
     pub proxy_stats: Arc<ListenerStats>,
     /// The gateway's own response headers this node sends (`headers`).
     pub headers: HeaderSet,
+    /// Node-wide state of plugin handlers that outlives snapshots (rate-limiting counters, Redis pools).
+    pub plugin_services: PluginServices,
     /// Why the latest configuration did not compile, while the previous one keeps serving.
     snapshot_error: std::sync::Mutex<Option<String>>,
 }
@@ -47,6 +50,10 @@ impl Node {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0),
+            plugin_services: PluginServices {
+                cluster: Some(Arc::new(crate::store::DatabaseCounters::new(store.clone()))),
+                ..PluginServices::default()
+            },
             store,
             snapshot_error: std::sync::Mutex::new(None),
             proxy_stats: Arc::new(ListenerStats::default()),

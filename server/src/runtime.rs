@@ -10,11 +10,13 @@ use std::time::Duration;
 use proxy::gateway::{Gateway, GatewaySettings};
 use proxy::listener::{ListenSpec, ListenerStats, ServeOptions, WithConnInfo, serve, stopped};
 use proxy::model::EntityKind;
+use proxy::model::entities::consumer::Consumer;
 use proxy::model::entities::route::Route;
 use proxy::model::entities::service::Service;
 use proxy::model::entities::target::Target;
 use proxy::model::entities::upstream::Upstream;
-use proxy::snapshot::{Configuration, Snapshot};
+use proxy::plugins::{PluginConfig, PluginServices};
+use proxy::snapshot::{AclGroup, Configuration, Snapshot};
 use proxy::tls::{
     CertifiedKey, SniResolver, TlsAcceptor, TlsError, acceptor, from_pem_text, signing, sni_server_config,
 };
@@ -161,7 +163,8 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
             .map_err(|m| StartError::Config(ConfigError::Invalid(format!("trusted_ips: {m}"))))?,
         error_default_type: node.config.error_default_type.clone(),
     };
-    let initial = build_snapshot(&store).await.map_err(|m| StartError::Config(ConfigError::Invalid(m)))?;
+    let initial =
+        build_snapshot(&store, &node.plugin_services).await.map_err(|m| StartError::Config(ConfigError::Invalid(m)))?;
     let gateway = Gateway::new(initial, settings);
     let admin = admin_api::service(node.clone());
     let gui = admin_gui::router(node.clone());
@@ -247,7 +250,7 @@ async fn follow_configuration(
                 if let Some(resolver) = &sni {
                     resolver.install(load_certificates(&node.store).await);
                 }
-                match build_snapshot(&node.store).await {
+                match build_snapshot(&node.store, &node.plugin_services).await {
                     Ok(snapshot) => {
                         tracing::debug!(version = snapshot.config_version, "proxy snapshot installed");
                         gateway.install(snapshot);
@@ -306,7 +309,7 @@ async fn typed<T: serde::de::DeserializeOwned>(store: &Store, kind: EntityKind) 
 }
 
 /// Compiles the stored configuration into a snapshot. Routes of disabled services are left out.
-pub async fn build_snapshot(store: &Store) -> Result<Snapshot, String> {
+pub async fn build_snapshot(store: &Store, plugin_services: &PluginServices) -> Result<Snapshot, String> {
     let version = store.config_version();
     let mut services = Vec::new();
     for entity in store.all(EntityKind::Services).await.map_err(|e| e.to_string())? {
@@ -325,7 +328,11 @@ pub async fn build_snapshot(store: &Store) -> Result<Snapshot, String> {
     }
     let upstreams: Vec<Upstream> = typed(store, EntityKind::Upstreams).await?;
     let targets: Vec<Target> = typed(store, EntityKind::Targets).await?;
-    Snapshot::build(Configuration { version, routes, services, upstreams, targets }).map_err(|e| e.to_string())
+    let plugins: Vec<PluginConfig> = typed(store, EntityKind::Plugins).await?;
+    let consumers: Vec<Consumer> = typed(store, EntityKind::Consumers).await?;
+    let acls: Vec<AclGroup> = typed(store, EntityKind::Acls).await?;
+    let configuration = Configuration { version, routes, services, upstreams, targets, plugins, consumers, acls };
+    Snapshot::build(configuration, plugin_services).map_err(|e| e.to_string())
 }
 
 async fn bind(role: Role, spec: ListenSpec) -> Result<Bound, StartError> {

@@ -27,11 +27,27 @@ services:
   - name: billing-api
     paths: [/billing]
     methods: [GET, POST]
+    plugins:
+    - name: cors
+      config:
+        origins: ["https://app.example.com"]
+  plugins:
+  - name: rate-limiting
+    config:
+      minute: 20
+      policy: local
 - name: ledger
   host: ledger.internal
 consumers:
 - username: app
   custom_id: client-123
+  acls:
+  - group: gold
+  plugins:
+  - name: rate-limiting
+    config:
+      minute: 100
+      policy: local
 - username: batch
 upstreams:
 - name: billing.internal
@@ -51,13 +67,22 @@ fn deck_syncs_dumps_diffs_and_deletes() {
     std::fs::write(&file, FILE).unwrap();
     let (ok, out) = deck(&node, &["sync", "-s", file.to_str().unwrap()]);
     assert!(ok, "{out}");
-    assert!(out.contains("Created: 8"), "{out}");
+    assert!(out.contains("Created: 12"), "{out}");
 
     let dump = dir.path().join("dump.yaml");
     let (ok, out) = deck(&node, &["dump", "-o", dump.to_str().unwrap()]);
     assert!(ok, "{out}");
     let dumped = std::fs::read_to_string(&dump).unwrap();
-    for expected in ["name: billing-api", "target: 10.0.0.2:8080", "custom_id: client-123", "path: /v1", "- team-a"] {
+    for expected in [
+        "name: billing-api",
+        "target: 10.0.0.2:8080",
+        "custom_id: client-123",
+        "path: /v1",
+        "- team-a",
+        "name: cors",
+        "minute: 100",
+        "group: gold",
+    ] {
         assert!(dumped.contains(expected), "{expected} missing from:\n{dumped}");
     }
     let (ok, out) = deck(&node, &["diff", "-s", dump.to_str().unwrap()]);

@@ -16,11 +16,13 @@ pub enum EntityKind {
     Certificates,
     Snis,
     CaCertificates,
+    /// Consumers' ACL groups (the `acl` plugin's entity).
+    Acls,
 }
 
 impl EntityKind {
     /// Every kind, in the order the dashboard and exports list them.
-    pub const ALL: [EntityKind; 9] = [
+    pub const ALL: [EntityKind; 10] = [
         EntityKind::Services,
         EntityKind::Routes,
         EntityKind::Consumers,
@@ -30,6 +32,7 @@ impl EntityKind {
         EntityKind::Certificates,
         EntityKind::Snis,
         EntityKind::CaCertificates,
+        EntityKind::Acls,
     ];
 
     /// The Admin API collection name.
@@ -44,6 +47,7 @@ impl EntityKind {
             EntityKind::Certificates => "certificates",
             EntityKind::Snis => "snis",
             EntityKind::CaCertificates => "ca_certificates",
+            EntityKind::Acls => "acls",
         }
     }
 
@@ -59,6 +63,7 @@ impl EntityKind {
             EntityKind::Certificates => "Certificates",
             EntityKind::Snis => "SNIs",
             EntityKind::CaCertificates => "CA certificates",
+            EntityKind::Acls => "ACL groups",
         }
     }
 

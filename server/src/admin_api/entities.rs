@@ -33,6 +33,7 @@ pub fn nested(parent: EntityKind, collection: &str) -> Option<(EntityKind, &'sta
         (Services, "plugins") => Some((Plugins, "service")),
         (Routes, "plugins") => Some((Plugins, "route")),
         (Consumers, "plugins") => Some((Plugins, "consumer")),
+        (Consumers, "acls") => Some((Acls, "consumer")),
         (Upstreams, "targets") => Some((Targets, "upstream")),
         (Certificates, "snis") => Some((Snis, "certificate")),
         _ => None,
@@ -149,6 +150,13 @@ impl Entities {
                 }
                 existing.as_ref().map(|e| e.id).unwrap_or_else(Uuid::new_v4)
             }
+            Err(_) if kind == EntityKind::Acls => {
+                // PUT /consumers/{c}/acls/{group}: the group from the URL unless the body names one.
+                if input.get("group").is_none_or(Value::is_null) {
+                    input.insert("group".into(), json!(key));
+                }
+                existing.as_ref().map(|e| e.id).unwrap_or_else(Uuid::new_v4)
+            }
             Err(_) => {
                 // A key that is not a UUID is the endpoint key, and it wins over the body.
                 let field = endpoint_key(kind).ok_or(AdminError::NotFound)?;
@@ -225,6 +233,18 @@ impl Entities {
                     let probe = json!({"upstream": {"id": parent.id}, "target": target::normalize_target(key)});
                     match EntityDef::unique_value(&probe, &["upstream", "target"]) {
                         Some(value) => store.get_by_key(kind, "upstream+target", &value).await?,
+                        None => None,
+                    }
+                }
+                None => None,
+            }
+        } else if kind == EntityKind::Acls {
+            // `/consumers/{c}/acls/{group}`: the consumer's row for that group.
+            match parent {
+                Some(parent) => {
+                    let probe = json!({"consumer": {"id": parent.id}, "group": key});
+                    match EntityDef::unique_value(&probe, &["consumer", "group"]) {
+                        Some(value) => store.get_by_key(kind, "consumer+group", &value).await?,
                         None => None,
                     }
                 }

@@ -23,13 +23,14 @@ pub use export::{export, to_yaml};
 const ID_NAMESPACE: Uuid = Uuid::from_u128(0x6761_7465_686f_7573_6564_6563_6c61_7265);
 
 /// The order entities are applied in: every reference points at something applied before it.
-pub const ORDER: [EntityKind; 9] = [
+pub const ORDER: [EntityKind; 10] = [
     EntityKind::Certificates,
     EntityKind::CaCertificates,
     EntityKind::Snis,
     EntityKind::Services,
     EntityKind::Routes,
     EntityKind::Consumers,
+    EntityKind::Acls,
     EntityKind::Upstreams,
     EntityKind::Targets,
     EntityKind::Plugins,
@@ -151,14 +152,7 @@ fn flatten(mut file: Map<String, Value>) -> Result<Vec<Entry>, AdminError> {
     let mut entries = Vec::new();
     for (key, value) in file {
         let Some(kind) = EntityKind::from_collection(&key) else {
-            problems.insert(
-                key.clone(),
-                json!(if key == "acls" {
-                    "acls are not supported yet (they come with the acl plugin)"
-                } else {
-                    "unknown field"
-                }),
-            );
+            problems.insert(key.clone(), json!("unknown field"));
             continue;
         };
         let Value::Array(items) = value else {
@@ -183,7 +177,7 @@ fn children(kind: EntityKind) -> &'static [(&'static str, EntityKind, &'static s
     match kind {
         Services => &[("routes", Routes, "service"), ("plugins", Plugins, "service")],
         Routes => &[("plugins", Plugins, "route")],
-        Consumers => &[("plugins", Plugins, "consumer")],
+        Consumers => &[("plugins", Plugins, "consumer"), ("acls", Acls, "consumer")],
         Upstreams => &[("targets", Targets, "upstream")],
         Certificates => &[("snis", Snis, "certificate")],
         _ => &[],
@@ -207,11 +201,6 @@ fn collect(
             return;
         }
     };
-    if let Some(acls) = body.remove("acls")
-        && !acls.as_array().is_none_or(Vec::is_empty)
-    {
-        problems.insert(format!("{place}.acls"), json!("acls are not supported yet (they come with the acl plugin)"));
-    }
     let nested: Vec<(String, &'static str, EntityKind, Value)> = children(kind)
         .iter()
         .filter_map(|(key, child, field)| body.remove(*key).map(|v| (key.to_string(), *field, *child, v)))

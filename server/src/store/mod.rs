@@ -246,8 +246,11 @@ fn redact_url(url: &str) -> String {
     }
 }
 
+mod counters;
 mod entities;
 mod queries;
+
+pub use counters::DatabaseCounters;
 
 pub use entities::{Applied, WriteOp};
 pub use queries::{ListFilter, TagFilter, TagRow};

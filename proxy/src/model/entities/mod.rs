@@ -150,6 +150,14 @@ static DEFINITIONS: LazyLock<Vec<EntityDef>> = LazyLock::new(|| {
             unique: &[&["cert_digest"]],
             references: &[],
         },
+        EntityDef {
+            kind: Acls,
+            schema: consumer::acl_schema(),
+            // Under `/consumers/{c}/acls/{key}` a non-UUID key is the group name (resolved with the consumer).
+            endpoint_key: None,
+            unique: &[&["consumer", "group"]],
+            references: &[ReferenceField { field: "consumer", kind: Consumers, on_delete: OnDelete::Cascade }],
+        },
     ]
 });
 

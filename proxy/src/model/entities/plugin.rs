@@ -38,6 +38,7 @@ fn schema_with_config(config: Field) -> Schema {
 pub fn schema_for(name: &str) -> Result<Schema, SchemaViolation> {
     let def = plugin_def(name)?;
     let mut schema = schema_with_config(Field::record("config", def.config.clone()).required());
+    schema.entity_checks.extend(def.checks.iter().cloned());
     for scope in def.forbidden_scopes {
         schema.entity_checks.push(crate::model::schema::EntityCheck::Custom(match *scope {
             "consumer" => forbid_consumer,
@@ -73,7 +74,17 @@ pub fn process(body: &Value) -> Result<Value, SchemaViolation> {
         Some(Value::Null) | None => return Err(SchemaViolation::field("name", "required field missing")),
         Some(_) => return Err(SchemaViolation::field("name", "expected a string")),
     };
-    schema_for(name)?.process(body)
+    let schema = schema_for(name)?;
+    match (plugin_def(name)?.shorthands, body.get("config")) {
+        (Some(shorthands), Some(Value::Object(config))) => {
+            let mut body = body.clone();
+            let mut config = config.clone();
+            shorthands(&mut config);
+            body["config"] = Value::Object(config);
+            schema.process(&body)
+        }
+        _ => schema.process(body),
+    }
 }
 
 fn forbid(plugin: &serde_json::Map<String, Value>, scope: &str) -> Vec<(String, String)> {

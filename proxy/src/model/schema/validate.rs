@@ -275,8 +275,22 @@ fn run_entity_check(
                 if field == "@entity" {
                     entity_errors.push(message);
                 } else {
-                    errors.entry(field).or_insert(Value::String(message));
+                    insert_nested(errors, &field, message);
                 }
+            }
+        }
+    }
+}
+
+/// Files `message` under a dotted field path (`config.redis_host`), unless that place already has a message.
+fn insert_nested(errors: &mut Map<String, Value>, path: &str, message: String) {
+    match path.split_once('.') {
+        None => {
+            errors.entry(path.to_string()).or_insert(Value::String(message));
+        }
+        Some((head, rest)) => {
+            if let Value::Object(inner) = errors.entry(head.to_string()).or_insert_with(|| Value::Object(Map::new())) {
+                insert_nested(inner, rest, message);
             }
         }
     }

@@ -1,0 +1,104 @@
+use serde_json::{Value, json};
+
+use crate::model::entities::plugin::process;
+
+fn fields(body: Value) -> Value {
+    process(&body).unwrap_err().to_kong_json()["fields"].clone()
+}
+
+#[test]
+fn shipped_plugins_run_in_priority_order() {
+    let names: Vec<&str> = super::all().iter().map(|def| def.name).collect();
+    assert_eq!(names, ["cors", "ip-restriction", "acl", "rate-limiting", "request-transformer"]);
+}
+
+#[test]
+fn rate_limiting_defaults_and_checks_match_kong() {
+    let plugin = process(&json!({"name": "rate-limiting", "config": {"minute": 5}})).unwrap();
+    assert_eq!(plugin["config"]["policy"], "cluster");
+    assert_eq!(plugin["config"]["limit_by"], "consumer");
+    assert_eq!(plugin["config"]["redis_port"], 6379);
+    assert_eq!(plugin["config"]["second"], Value::Null);
+
+    let errors = fields(json!({"name": "rate-limiting", "config": {}}));
+    assert_eq!(
+        errors["@entity"][0],
+        "at least one of these fields must be non-empty: 'config.second', 'config.minute', 'config.hour', \
+         'config.day', 'config.month', 'config.year'"
+    );
+    let errors = fields(json!({"name": "rate-limiting", "config": {"second": 10, "minute": 5}}));
+    assert_eq!(errors["config"], "The limit for minute(5.0) cannot be lower than the limit for second(10.0)");
+    let errors = fields(json!({"name": "rate-limiting", "config": {"second": 1, "policy": "redis"}}));
+    assert_eq!(errors["config"]["redis_host"], "required field missing");
+    assert_eq!(errors["@entity"][0], "failed conditional validation given value of field 'config.policy'");
+    let errors = fields(json!({"name": "rate-limiting", "config": {"second": 1, "limit_by": "header"}}));
+    assert_eq!(errors["config"]["header_name"], "required field missing");
+}
+
+#[test]
+fn ip_restriction_takes_the_deprecated_names_and_needs_a_list() {
+    let plugin = process(&json!({"name": "ip-restriction", "config": {"whitelist": ["10.0.0.0/8"]}})).unwrap();
+    assert_eq!(plugin["config"]["allow"], json!(["10.0.0.0/8"]));
+    assert!(plugin["config"].get("whitelist").is_none());
+    let errors = fields(json!({"name": "ip-restriction", "config": {}}));
+    assert_eq!(errors["@entity"][0], "at least one of these fields must be non-empty: 'config.allow', 'config.deny'");
+    let errors = fields(json!({"name": "ip-restriction", "config": {"deny": ["10.0.0.300"]}}));
+    assert_eq!(errors["config"]["deny"][0], "invalid ip or cidr range: '10.0.0.300'");
+}
+
+#[test]
+fn acl_needs_exactly_one_list_and_refuses_consumers() {
+    let errors = fields(json!({"name": "acl", "config": {"allow": ["a"], "deny": ["b"]}}));
+    assert_eq!(errors["@entity"][0], "only one of these fields must be non-empty: 'config.allow', 'config.deny'");
+    let errors = fields(json!({"name": "acl", "consumer": {"id": "6f1ab7a2-66f4-4f3a-a51c-0c4e6c1b9d34"},
+        "config": {"allow": ["a"]}}));
+    assert_eq!(errors["consumer"], "value must be null");
+}
+
+#[test]
+fn cors_origins_must_be_regexes() {
+    let plugin = process(&json!({"name": "cors", "config": {}})).unwrap();
+    assert_eq!(plugin["config"]["methods"].as_array().unwrap().len(), 9);
+    let errors = fields(json!({"name": "cors", "config": {"origins": ["(bad"]}}));
+    assert_eq!(errors["config"]["origins"][0], "'(bad' is not a valid regex");
+}
+
+#[test]
+fn request_transformer_values_are_checked_templates() {
+    let plugin = process(&json!({"name": "request-transformer", "config": {"add": {"headers": ["x-a:1"]}}})).unwrap();
+    assert_eq!(plugin["config"]["remove"]["headers"], json!([]));
+    let errors = fields(json!({"name": "request-transformer", "config": {"add": {"headers": ["x-a:"]}}}));
+    assert_eq!(errors["config"]["add"]["headers"][0], "key 'x-a' has no value");
+    let errors = fields(json!({"name": "request-transformer", "config": {"add": {"querystring": ["a:$(nope)"]}}}));
+    assert!(
+        errors["config"]["add"]["querystring"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("value '$(nope)' is not in supported format")
+    );
+    let errors = fields(json!({"name": "request-transformer", "config": {"rename": {"headers": ["bad header:x"]}}}));
+    assert_eq!(errors["config"]["rename"]["headers"][0], "'bad header' is not a valid header");
+}
+
+#[test]
+fn templates_render_lookups_literals_and_defaults() {
+    use super::request_transformer::{Template, TemplateEnv};
+    struct Env;
+    impl TemplateEnv for Env {
+        fn lookup(&self, root: &str, keys: &[String]) -> Option<String> {
+            match (root, keys) {
+                ("headers", [k]) if k == "x-foo" => Some("bar".into()),
+                ("uri_captures", [k]) if k == "1" => Some("42".into()),
+                _ => None,
+            }
+        }
+    }
+    let render = |t: &str| Template::parse(t).unwrap().render(&Env);
+    assert_eq!(render("a-$(headers.x-foo)-b"), "a-bar-b");
+    assert_eq!(render(r#"$(headers["x-foo"])"#), "bar");
+    assert_eq!(render("/items/$(uri_captures[1])"), "/items/42");
+    assert_eq!(render(r#"$(headers.missing or "none")"#), "none");
+    assert_eq!(render("$(query_params.id)"), "");
+    assert!(Template::parse("$(headers.x").is_err());
+    assert!(Template::parse("$(os.exit())").is_err());
+}

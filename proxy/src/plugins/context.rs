@@ -1,0 +1,174 @@
+//! The per-request context plugins share (Kong's `ngx.ctx` and `kong.ctx.shared`).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::errors::{GatewayBody, full};
+use crate::model::entities::consumer::Consumer;
+use crate::model::entities::route::Route;
+use crate::model::entities::service::Service;
+use crate::snapshot::Snapshot;
+
+/// The request's protocol as plugin `protocols` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Http,
+    Https,
+    Grpc,
+    Grpcs,
+}
+
+impl Protocol {
+    pub fn parse(name: &str) -> Option<Protocol> {
+        Some(match name {
+            "http" => Protocol::Http,
+            "https" => Protocol::Https,
+            "grpc" => Protocol::Grpc,
+            "grpcs" => Protocol::Grpcs,
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// The credential an authentication plugin accepted (for Gluu plugins, `id` is the OAuth `client_id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub id: String,
+    /// The consumer the credential belongs to, when it maps to one.
+    pub consumer: Option<Uuid>,
+}
+
+/// Everything the phases of one request read and change.
+pub struct RequestCtx {
+    /// The request as it will be sent upstream: plugins change method, URI and headers here.
+    pub request: http::request::Parts,
+    body: Option<GatewayBody>,
+    /// The client's address after `trusted_ips` (§4.1).
+    pub client_addr: IpAddr,
+    pub protocol: Protocol,
+    pub snapshot: Arc<Snapshot>,
+    /// The matched route, by index into the snapshot's router.
+    pub route_index: Option<usize>,
+    pub service: Option<Arc<Service>>,
+    /// The upstream path a plugin chose instead of the one the route and service give (`replace.uri`).
+    pub upstream_path: Option<String>,
+    /// Regex captures of the matched route path: `[0]` the whole match, then numbered groups.
+    pub uri_captures: Vec<Option<String>>,
+    pub named_captures: Vec<(String, String)>,
+    pub consumer: Option<Arc<Consumer>>,
+    pub credential: Option<Credential>,
+    pub authenticated_groups: Option<Vec<String>>,
+    /// The bearer token an authentication plugin validated, and what the OP said about it.
+    pub request_token: Option<String>,
+    pub request_token_data: Option<Value>,
+    pub userinfo: Option<Value>,
+    /// Typed per-request state of individual plugins (one private type per plugin).
+    pub extensions: http::Extensions,
+    pub started: Instant,
+}
+
+/// How the exchange ended, for the log phase.
+#[derive(Debug, Clone)]
+pub struct ResponseSummary {
+    pub status: u16,
+    /// The upstream's status (last try) when the request was proxied.
+    pub upstream_status: Option<u16>,
+    /// Time from the request's arrival until the response was complete (or abandoned).
+    pub latency: Duration,
+    pub upstream_latency: Option<Duration>,
+    /// Response body bytes sent to the client.
+    pub body_bytes: u64,
+}
+
+impl RequestCtx {
+    pub fn new(
+        request: http::request::Parts,
+        body: GatewayBody,
+        client_addr: IpAddr,
+        protocol: Protocol,
+        snapshot: Arc<Snapshot>,
+        started: Instant,
+    ) -> RequestCtx {
+        RequestCtx {
+            request,
+            body: Some(body),
+            client_addr,
+            protocol,
+            snapshot,
+            route_index: None,
+            service: None,
+            upstream_path: None,
+            uri_captures: Vec::new(),
+            named_captures: Vec::new(),
+            consumer: None,
+            credential: None,
+            authenticated_groups: None,
+            request_token: None,
+            request_token_data: None,
+            userinfo: None,
+            extensions: http::Extensions::new(),
+            started,
+        }
+    }
+
+    pub fn route(&self) -> Option<&Route> {
+        self.route_index.map(|i| &self.snapshot.router.routes()[i])
+    }
+
+    pub fn route_id(&self) -> Option<Uuid> {
+        self.route().map(|r| r.id)
+    }
+
+    pub fn service_id(&self) -> Option<Uuid> {
+        self.service.as_ref().map(|s| s.id)
+    }
+
+    /// The consumer whose configurations apply: the authenticated one, else the credential's.
+    pub fn consumer_id(&self) -> Option<Uuid> {
+        self.consumer.as_ref().map(|c| c.id).or_else(|| self.credential.as_ref().and_then(|c| c.consumer))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.request.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Takes the request body for sending upstream.
+    pub fn take_body(&mut self) -> GatewayBody {
+        self.body.take().unwrap_or_else(|| full(Bytes::new()))
+    }
+
+    /// Reads the whole request body (up to `limit` bytes) so a plugin can inspect or rewrite it; the body
+    /// sent upstream is then this buffer (or what [`RequestCtx::set_body`] put instead).
+    pub async fn read_body(&mut self, limit: usize) -> Result<Bytes, String> {
+        let mut body = self.take_body();
+        let mut buffer = bytes::BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| e.to_string())?;
+            if let Some(data) = frame.data_ref() {
+                if buffer.len() + data.len() > limit {
+                    return Err(format!("request body larger than {limit} bytes"));
+                }
+                buffer.extend_from_slice(data);
+            }
+        }
+        let bytes = buffer.freeze();
+        self.body = Some(full(bytes.clone()));
+        Ok(bytes)
+    }
+
+    pub fn set_body(&mut self, bytes: Bytes) {
+        self.request.headers.remove(http::header::TRANSFER_ENCODING);
+        self.request.headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(bytes.len()));
+        self.body = Some(full(bytes));
+    }
+}

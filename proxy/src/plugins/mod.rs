@@ -1,0 +1,253 @@
+//! The plugin chain (`proxy.md` §11): the handlers of the shipped plugins, the per-snapshot index of plugin
+//! configurations with Kong's scoping precedence, and the phases a request goes through.
+//!
+//! A [`PluginSet`] is compiled with the snapshot: every stored plugin configuration becomes an [`Instance`]
+//! holding its handler with all compiled state (regexes, templates, counters' keys), built once. A request
+//! resolves, plugin name by plugin name in priority order, the most specific enabled configuration for the
+//! route, service and consumer known at that moment, so a consumer set by an authentication plugin selects
+//! consumer-scoped configurations of the plugins after it.
+
+mod acl;
+mod context;
+mod cors;
+mod ip_restriction;
+pub mod rate_limiting;
+mod request_transformer;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Response, StatusCode};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::errors::{GatewayBody, json_exit};
+use crate::model::plugins::{self as defs, PluginDef};
+
+pub use context::{Credential, Protocol, RequestCtx, ResponseSummary};
+pub use rate_limiting::{ClusterCounters, CounterKey};
+
+/// What a request phase decided: go on, or answer the client now.
+pub enum Flow {
+    Continue,
+    Respond(Response<GatewayBody>),
+}
+
+/// The outcome of `access`: decided at once (no allocation), or after awaiting something (a store, the OP).
+pub enum Access<'a> {
+    Done(Flow),
+    Later(Pin<Box<dyn Future<Output = Flow> + Send + 'a>>),
+}
+
+/// One plugin's behaviour in each phase. Every method has a do-nothing default.
+pub trait Plugin: Send + Sync + 'static {
+    /// Before routing; only global configurations run it.
+    fn rewrite(&self, _cx: &mut RequestCtx) -> Flow {
+        Flow::Continue
+    }
+    /// After routing, before the upstream call; may answer the client instead.
+    fn access<'a>(&'a self, _cx: &'a mut RequestCtx) -> Access<'a> {
+        Access::Done(Flow::Continue)
+    }
+    /// The response head, before it is sent (also for responses the gateway or a plugin made).
+    fn header_filter(&self, _cx: &mut RequestCtx, _response: &mut http::response::Parts) {}
+    /// Whether [`Plugin::body_filter`] must see the response body.
+    fn filters_body(&self) -> bool {
+        false
+    }
+    /// Each chunk of the response body; `eof` on the last call.
+    fn body_filter(&self, _cx: &mut RequestCtx, _chunk: &mut Bytes, _eof: bool) {}
+    /// After the last byte was sent (or the client went away); cannot change the response.
+    fn log(&self, _cx: &RequestCtx, _summary: &ResponseSummary) {}
+}
+
+/// One stored plugin configuration, compiled.
+pub struct Instance {
+    pub id: Uuid,
+    pub def: &'static PluginDef,
+    pub route: Option<Uuid>,
+    pub service: Option<Uuid>,
+    pub consumer: Option<Uuid>,
+    protocols: u8,
+    /// `Err` when the stored configuration no longer validates: requests that select it fail closed.
+    handler: Result<Arc<dyn Plugin>, String>,
+}
+
+impl Instance {
+    pub fn handler(&self) -> Result<&dyn Plugin, &str> {
+        self.handler.as_deref().map_err(String::as_str)
+    }
+
+    fn runs_on(&self, protocol: Protocol) -> bool {
+        self.protocols & protocol.bit() != 0
+    }
+}
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instance").field("id", &self.id).field("name", &self.def.name).finish()
+    }
+}
+
+/// Node-wide resources plugin handlers share across snapshots (counters must survive a reload).
+#[derive(Clone, Default)]
+pub struct PluginServices {
+    pub local_counters: Arc<rate_limiting::LocalCounters>,
+    pub redis: Arc<rate_limiting::RedisPools>,
+    /// The database counters of `policy = cluster`; `None` when the node runs without one.
+    pub cluster: Option<Arc<dyn ClusterCounters>>,
+}
+
+/// A stored plugin entity, as the snapshot builder reads it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct PluginConfig {
+    pub id: Uuid,
+    pub name: String,
+    pub route: Option<crate::model::entities::Reference>,
+    pub service: Option<crate::model::entities::Reference>,
+    pub consumer: Option<crate::model::entities::Reference>,
+    pub config: Value,
+    #[serde(default)]
+    pub protocols: Vec<String>,
+    pub enabled: bool,
+}
+
+type ScopeKey = (Option<Uuid>, Option<Uuid>, Option<Uuid>);
+
+/// The configurations of one plugin name, by scope.
+struct Named {
+    by_scope: HashMap<ScopeKey, Arc<Instance>>,
+    consumer_scoped: bool,
+}
+
+/// Every enabled plugin configuration of a snapshot, indexed for resolution.
+#[derive(Default)]
+pub struct PluginSet {
+    /// In execution order: priority descending, then name.
+    named: Vec<Named>,
+}
+
+impl PluginSet {
+    /// Compiles the configurations. A configuration that fails to compile is kept as a failing instance.
+    pub fn build(configs: Vec<PluginConfig>, services: &PluginServices) -> PluginSet {
+        let mut by_name: HashMap<&'static str, Named> = HashMap::new();
+        for config in configs.into_iter().filter(|c| c.enabled) {
+            let Some(def) = defs::find(&config.name) else {
+                tracing::error!(plugin = %config.id, name = %config.name, "stored plugin is not shipped; ignored");
+                continue;
+            };
+            let handler = compile(def, &config, services).inspect_err(|error| {
+                tracing::error!(plugin = %config.id, name = def.name, %error,
+                    "stored plugin configuration is invalid; requests it applies to get 500");
+            });
+            let instance = Instance {
+                id: config.id,
+                def,
+                route: config.route.map(|r| r.id),
+                service: config.service.map(|s| s.id),
+                consumer: config.consumer.map(|c| c.id),
+                protocols: config.protocols.iter().filter_map(|p| Protocol::parse(p)).fold(0, |m, p| m | p.bit()),
+                handler,
+            };
+            let named =
+                by_name.entry(def.name).or_insert_with(|| Named { by_scope: HashMap::new(), consumer_scoped: false });
+            named.consumer_scoped |= instance.consumer.is_some();
+            named.by_scope.insert((instance.route, instance.service, instance.consumer), Arc::new(instance));
+        }
+        let named = defs::all().iter().filter_map(|def| by_name.remove(def.name)).collect();
+        PluginSet { named }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.named.is_empty()
+    }
+
+    /// The global configurations (for `rewrite`, and for requests that matched no route).
+    pub fn globals(&self, protocol: Protocol) -> Vec<Arc<Instance>> {
+        self.named
+            .iter()
+            .filter_map(|named| named.by_scope.get(&(None, None, None)))
+            .filter(|instance| instance.runs_on(protocol))
+            .cloned()
+            .collect()
+    }
+
+    /// How many plugin names have configurations; `resolve(i, ..)` takes `i` below this.
+    pub fn len(&self) -> usize {
+        self.named.len()
+    }
+
+    /// The configuration of the `index`th plugin name for this route, service and consumer (§11.3).
+    pub fn resolve(
+        &self,
+        index: usize,
+        route: Option<Uuid>,
+        service: Option<Uuid>,
+        consumer: Option<Uuid>,
+        protocol: Protocol,
+    ) -> Option<&Arc<Instance>> {
+        let named = &self.named[index];
+        let consumer = consumer.filter(|_| named.consumer_scoped);
+        let combos: [ScopeKey; 8] = [
+            (route, service, consumer),
+            (route, None, consumer),
+            (None, service, consumer),
+            (route, service, None),
+            (None, None, consumer),
+            (route, None, None),
+            (None, service, None),
+            (None, None, None),
+        ];
+        // A scope the request lacks turns its combinations into less specific ones, which come later anyway.
+        combos.iter().find_map(|key| named.by_scope.get(key).filter(|instance| instance.runs_on(protocol)))
+    }
+}
+
+/// Builds the handler of one configuration, validating it again with the plugin's schema.
+fn compile(
+    def: &'static PluginDef,
+    config: &PluginConfig,
+    services: &PluginServices,
+) -> Result<Arc<dyn Plugin>, String> {
+    let entity = serde_json::json!({
+        "name": config.name,
+        "route": config.route,
+        "service": config.service,
+        "consumer": config.consumer,
+        "config": config.config,
+    });
+    let checked = crate::model::entities::plugin::process(&entity).map_err(|v| v.message())?;
+    let settings = &checked["config"];
+    let scope = Scope { route: config.route.map(|r| r.id), service: config.service.map(|s| s.id) };
+    Ok(match def.name {
+        "cors" => Arc::new(cors::Cors::new(settings)?),
+        "ip-restriction" => Arc::new(ip_restriction::IpRestriction::new(settings)?),
+        "acl" => Arc::new(acl::Acl::new(settings)?),
+        "rate-limiting" => Arc::new(rate_limiting::RateLimiting::new(settings, scope, services)?),
+        "request-transformer" => Arc::new(request_transformer::RequestTransformer::new(settings)?),
+        other => return Err(format!("plugin '{other}' has no handler")),
+    })
+}
+
+/// The route and service a configuration is attached to (rate-limiting scopes its counters by them).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scope {
+    pub route: Option<Uuid>,
+    pub service: Option<Uuid>,
+}
+
+/// The answer for a request whose plugin set contains an invalid configuration (§11.4).
+pub fn fail_closed() -> Response<GatewayBody> {
+    json_exit(StatusCode::INTERNAL_SERVER_ERROR, "An unexpected error occurred")
+}
+
+/// Deserializes a validated config into a plugin's typed settings.
+fn settings<T: serde::de::DeserializeOwned>(config: &Value) -> Result<T, String> {
+    serde_json::from_value(config.clone()).map_err(|e| format!("invalid configuration: {e}"))
+}
+
+#[cfg(test)]
+mod tests;
