@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// Starts the test OP on 127.0.0.1 and prints `OP_READY <issuer>` on stdout once it listens; see README.md.
+// Every option is a flag (--token-ttl 5) or an environment variable (OP_TOKEN_TTL=5); the flag wins.
+import { generateKeyPair } from 'node:crypto';
+import { createServer } from 'node:http';
+import { parseArgs, promisify } from 'node:util';
+
+// oidc-provider prints its notices with console.info; stdout carries nothing but the ready line.
+console.info = console.error;
+console.log = console.error;
+
+// The signing key is made on the thread pool while oidc-provider loads (each takes about half a second).
+const signingKey = promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
+const { createOp, SETTINGS, settingValue } = await import('./src/op.js');
+
+const flag = (key) => key.replaceAll('_', '-');
+const envName = (key) => `OP_${key.toUpperCase()}`;
+const START_OPTIONS = { port: '0', clients: '[]', acr_values: 'basic auth_ldap_server otp u2f' };
+
+const { values: flags } = parseArgs({
+  options: Object.fromEntries([...Object.keys(START_OPTIONS), ...Object.keys(SETTINGS)].map((key) => [
+    flag(key), { type: typeof SETTINGS[key] === 'boolean' ? 'boolean' : 'string' },
+  ])),
+});
+const option = (key, fallback) => flags[flag(key)] ?? process.env[envName(key)] ?? fallback;
+
+process.env.OP_UMA_AUTO_GRANT ??= process.env.UMA_AUTO_GRANT; // the name shared/spec/oxd.md §3.8 uses
+const settings = {};
+for (const [key, start] of Object.entries(SETTINGS)) {
+  settings[key] = settingValue(key, option(key, start));
+}
+
+let handle = (req, res) => res.writeHead(503).end(); // until the OP exists, which needs the bound port
+const server = createServer((req, res) => handle(req, res));
+server.listen(Number(option('port', START_OPTIONS.port)), '127.0.0.1', async () => {
+  const issuer = `http://127.0.0.1:${server.address().port}`;
+  const op = createOp(issuer, {
+    signingKey: (await signingKey).privateKey,
+    clients: JSON.parse(option('clients', START_OPTIONS.clients)),
+    acrValues: option('acr_values', START_OPTIONS.acr_values).split(/[\s,]+/).filter(Boolean),
+    settings,
+  });
+  handle = op.callback();
+  process.stdout.write(`OP_READY ${issuer}\n`);
+});
+
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.on(signal, () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,210 @@
+// The test OP: oidc-provider configured as in shared/spec/oxd.md §3, a scriptable login, the UMA extension and
+// the /_test endpoints. Everything is in memory; a new process is a clean OP.
+import Provider, { errors } from 'oidc-provider';
+import { escapeHtml, HttpError, readBody, route } from './http.js';
+import { installUma, UMA_GRANT } from './uma.js';
+
+export const SCOPES = ['openid', 'offline_access', 'profile', 'email', 'oxd', 'uma_protection'];
+
+// Settings tests may change while the OP runs (POST /_test/config), with their start values.
+export const SETTINGS = {
+  token_ttl: 600, // seconds, client_credentials and authorization-code access tokens
+  rpt_ttl: 3600,
+  uma_ticket_ttl: 300,
+  rotate_rat: false, // rotate the registration access token on every RFC 7592 PUT
+  uma_auto_grant: false, // grant RPTs without claims
+  uma_deny: [], // resource ids or scopes whose RPT requests get request_denied
+};
+
+// A setting's value from a flag, an environment variable or JSON.
+export function settingValue(key, value) {
+  const start = SETTINGS[key];
+  if (typeof start === 'boolean') return value === true || value === '1' || value === 'true';
+  if (Array.isArray(start)) {
+    return Array.isArray(value) ? value.map(String) : String(value).split(/[\s,]+/).filter(Boolean);
+  }
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0) throw new Error(`${key} must be a positive integer, got ${value}`);
+  return number;
+}
+
+// Counted requests, by endpoint; `token_by_grant_type` splits `token`.
+const COUNTED = [
+  ['discovery', /^\/\.well-known\/openid-configuration$/],
+  ['uma_discovery', /^\/\.well-known\/uma2-configuration$/],
+  ['jwks', /^\/jwks$/],
+  ['registration', /^\/reg(\/[^/]+)?$/],
+  ['authorization', /^\/auth$/],
+  ['token', /^\/token$/],
+  ['introspection', /^\/token\/introspection$/],
+  ['revocation', /^\/token\/revocation$/],
+  ['userinfo', /^\/me$/],
+  ['end_session', /^\/session\/end$/],
+  ['resource_registration', /^\/restv1\/host\/rsrc\/resource_set(\/[^/]+)?$/],
+  ['permission', /^\/restv1\/host\/rsrc_pr$/],
+  ['rpt_introspection', /^\/restv1\/rpt\/status$/],
+  ['claims_gathering', /^\/restv1\/uma\/gather_claims$/],
+];
+
+function emptyStats() {
+  return { ...Object.fromEntries(COUNTED.map(([name]) => [name, 0])), token_by_grant_type: {} };
+}
+
+// Static clients (--clients) in RFC 7591 metadata; without redirect_uris they are client_credentials/UMA clients.
+function staticClient(metadata) {
+  if (metadata.redirect_uris) return metadata;
+  return { grant_types: ['client_credentials', UMA_GRANT], response_types: [], redirect_uris: [], ...metadata };
+}
+
+function validateExtraMetadata(ctx, key, value) {
+  const uris = (list) => Array.isArray(list) && list.every((uri) => URL.canParse(uri));
+  if (key === 'claims_redirect_uri' && value !== undefined && !uris(value)) {
+    throw new errors.InvalidClientMetadata('claims_redirect_uri must be an array of URIs');
+  }
+}
+
+// Tests play first-party clients: whatever is requested is granted, so a login never stops at a consent page.
+async function loadExistingGrant(ctx) {
+  const { oidc } = ctx;
+  const { Grant } = oidc.provider;
+  const grantId = oidc.result?.consent?.grantId || oidc.session.grantIdFor(oidc.client.clientId);
+  let grant = grantId ? await Grant.find(grantId) : undefined;
+  if (grant?.accountId !== oidc.account.accountId) {
+    grant = new Grant({ accountId: oidc.account.accountId, clientId: oidc.client.clientId });
+  }
+  if (oidc.requestParamOIDCScopes.size) grant.addOIDCScope([...oidc.requestParamOIDCScopes].join(' '));
+  grant.addOIDCClaims([...oidc.requestParamClaims]);
+  await grant.save();
+  return grant;
+}
+
+function loginPage(uid, client, acr) {
+  return `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Sign in - test OP</title></head>
+<body>
+<h1>Sign in to the test OP</h1>
+<p>for ${escapeHtml(client?.clientName ?? client?.clientId ?? 'an unknown client')};
+any username and password are accepted.</p>
+<form method="post" action="/interaction/${escapeHtml(uid)}">
+<p><label>Username <input name="login" autofocus required></label></p>
+<p><label>Password <input name="password" type="password"></label></p>
+<p><label>acr <input name="acr" value="${escapeHtml(acr)}"></label></p>
+<p><button type="submit">Sign in</button>
+<button type="submit" name="abort" value="1" formnovalidate>Cancel</button></p>
+</form>
+</body></html>`;
+}
+
+// Returns the Koa application (a Provider) for `issuer`. `options`: signingKey (an RSA private KeyObject), clients,
+// acrValues, settings (mutable), log.
+export function createOp(issuer, { signingKey, clients = [], acrValues, settings, log = console.error }) {
+  let stats = emptyStats();
+
+  const provider = new Provider(issuer, {
+    clients: clients.map(staticClient),
+    scopes: SCOPES,
+    // acr with openid: like oxAuth, every id_token says how the user signed in, requested or not.
+    claims: { openid: ['sub', 'acr'], email: ['email', 'email_verified'], profile: ['name'] },
+    acrValues,
+    findAccount: (ctx, sub) => ({
+      accountId: sub,
+      claims: () => ({ sub, email: `${sub}@example.com`, email_verified: true, name: `User ${sub}` }),
+    }),
+    // A key of this process instead of the library's published development key.
+    jwks: {
+      keys: [{ ...signingKey.export({ format: 'jwk' }), kid: `test-op-${Date.now()}`, use: 'sig', alg: 'RS256' }],
+    },
+    cookies: { keys: ['gatehouse-test-op-cookies'] },
+    conformIdTokenClaims: false, // like oxAuth: the id_token carries the scopes' claims too
+    pkce: { required: () => false }, // oxd sends no PKCE
+    extraClientMetadata: { properties: ['claims_redirect_uri'], validator: validateExtraMetadata },
+    loadExistingGrant,
+    ttl: { AccessToken: () => settings.token_ttl, ClientCredentials: () => settings.token_ttl },
+    features: {
+      devInteractions: { enabled: false }, // replaced by the scriptable login below
+      registration: { enabled: true },
+      registrationManagement: { enabled: true, rotateRegistrationAccessToken: () => settings.rotate_rat },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      clientCredentials: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+    },
+  });
+  provider.proxy = false;
+  provider.on('server_error', (ctx, err) => log(`test OP: server_error on ${ctx.method} ${ctx.path}:`, err));
+
+  provider.use(async (ctx, next) => {
+    const counted = COUNTED.find(([, pattern]) => pattern.test(ctx.path));
+    if (counted) stats[counted[0]] += 1;
+    await next();
+    const grantType = counted?.[0] === 'token' && ctx.oidc?.params?.grant_type;
+    if (grantType) stats.token_by_grant_type[grantType] = (stats.token_by_grant_type[grantType] ?? 0) + 1;
+  });
+
+  provider.use(route(async (ctx) => {
+    if (ctx.path === '/_test/stats' && ctx.method === 'GET') {
+      ctx.body = stats;
+    } else if (ctx.path === '/_test/reset' && ctx.method === 'POST') {
+      stats = emptyStats();
+      ctx.status = 204;
+    } else if (ctx.path === '/_test/config' && (ctx.method === 'GET' || ctx.method === 'POST')) {
+      if (ctx.method === 'POST') {
+        const changes = await readBody(ctx);
+        const unknown = Object.keys(changes ?? {}).filter((key) => !(key in SETTINGS));
+        if (unknown.length) throw new HttpError(400, 'invalid_request', `unknown settings: ${unknown.join(', ')}`);
+        try {
+          for (const [key, value] of Object.entries(changes)) settings[key] = settingValue(key, value);
+        } catch (err) {
+          throw new HttpError(400, 'invalid_request', err.message);
+        }
+      }
+      ctx.body = settings;
+    } else {
+      return false;
+    }
+    return true;
+  }));
+
+  // The login interaction (interactions.url defaults to /interaction/<uid>). GET shows a form; POST with
+  // `login` (or `username`) and optional `acr`/`amr` signs in, `abort` cancels with access_denied.
+  provider.use(route(async (ctx) => {
+    const uid = /^\/interaction\/([^/]+)$/.exec(ctx.path)?.[1];
+    if (!uid || (ctx.method !== 'GET' && ctx.method !== 'POST')) return false;
+    let details;
+    try {
+      details = await provider.interactionDetails(ctx.req, ctx.res);
+    } catch (err) {
+      throw new HttpError(400, err.error ?? 'invalid_request', err.error_description ?? err.message);
+    }
+    if (details.uid !== uid) throw new HttpError(400, 'invalid_request', 'interaction does not match its cookie');
+
+    const finish = async (result, merge) => {
+      ctx.status = 303;
+      ctx.redirect(await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge }));
+    };
+    if (details.prompt.name !== 'login') {
+      // Only consent can remain, and loadExistingGrant has granted everything already.
+      await finish({ consent: {} }, true);
+      return true;
+    }
+    const defaultAcr = details.params.acr_values?.split(' ')[0] ?? acrValues[0];
+    if (ctx.method === 'GET') {
+      ctx.type = 'html';
+      ctx.body = loginPage(uid, await provider.Client.find(details.params.client_id), defaultAcr);
+      return true;
+    }
+    const body = await readBody(ctx);
+    if (body.abort) {
+      await finish({ error: 'access_denied', error_description: 'End-User aborted interaction' }, false);
+      return true;
+    }
+    const accountId = body.login || body.username;
+    if (!accountId) throw new HttpError(400, 'invalid_request', 'login is required');
+    const amr = body.amr ? String(body.amr).split(' ') : ['pwd'];
+    await finish({ login: { accountId, acr: body.acr || defaultAcr, amr } }, false);
+    return true;
+  }));
+
+  provider.use(installUma(provider, settings));
+  return provider;
+}
