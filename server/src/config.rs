@@ -112,6 +112,11 @@ pub struct Config {
     pub ssl_cert_key: String,
     /// Seconds in-flight requests may take to finish after SIGINT/SIGTERM.
     pub shutdown_timeout: u64,
+    /// The key that seals secrets at rest (OP client secrets, registration tokens); empty =
+    /// `<prefix>/secrets.key`, created on first start. Every node of a cluster must share it.
+    pub secrets_key_file: String,
+    /// Lab opt-out: the oxd module does not verify the OP's TLS certificates (oxd's `trust_all_certs`).
+    pub oxd_trust_all_certs: bool,
 }
 
 impl Default for Config {
@@ -142,6 +147,8 @@ impl Default for Config {
             ssl_cert: String::new(),
             ssl_cert_key: String::new(),
             shutdown_timeout: 10,
+            secrets_key_file: String::new(),
+            oxd_trust_all_certs: false,
         }
     }
 }
@@ -192,6 +199,15 @@ impl Config {
             .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// Where the key that seals secrets at rest is kept.
+    pub fn secrets_key_path(&self) -> PathBuf {
+        if self.secrets_key_file.is_empty() {
+            self.prefix.join("secrets.key")
+        } else {
+            PathBuf::from(&self.secrets_key_file)
+        }
     }
 
     /// Checks everything that can be checked without binding or connecting.

@@ -9,5 +9,6 @@ pub mod logging;
 pub mod node;
 pub mod oxd_api;
 pub mod runtime;
+pub mod secrets;
 pub mod store;
 pub mod url_text;

@@ -23,6 +23,8 @@ pub struct Node {
     pub proxy_stats: Arc<ListenerStats>,
     /// The gateway's own response headers this node sends (`headers`).
     pub headers: HeaderSet,
+    /// The embedded oxd module (the oxd API serves it; the Gluu plugins call it in-process).
+    pub oxd: Option<Arc<proxy::oxd::Oxd>>,
     /// Node-wide state of plugin handlers that outlives snapshots (rate-limiting counters, Redis pools).
     pub plugin_services: PluginServices,
     /// Why the latest configuration did not compile, while the previous one keeps serving.
@@ -50,6 +52,7 @@ impl Node {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0),
+            oxd: None,
             plugin_services: PluginServices {
                 cluster: Some(Arc::new(crate::store::DatabaseCounters::new(store.clone()))),
                 ..PluginServices::default()

@@ -15,6 +15,7 @@ use proxy::model::entities::route::Route;
 use proxy::model::entities::service::Service;
 use proxy::model::entities::target::Target;
 use proxy::model::entities::upstream::Upstream;
+use proxy::oxd::{Oxd, OxdSettings};
 use proxy::plugins::{PluginConfig, PluginServices};
 use proxy::snapshot::{AclGroup, Configuration, Snapshot};
 use proxy::tls::{
@@ -28,7 +29,8 @@ use tokio::task::JoinSet;
 use crate::config::{Config, ConfigError};
 use crate::node::Node;
 use crate::oxd_api::CallerAllowList;
-use crate::store::{Store, StoreError};
+use crate::secrets::SecretBox;
+use crate::store::{DatabaseSites, Store, StoreError};
 use crate::{admin_api, admin_gui, oxd_api};
 
 #[derive(Debug, thiserror::Error)]
@@ -156,7 +158,18 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
     let options =
         ServeOptions { shutdown_grace: Duration::from_secs(config.shutdown_timeout), ..ServeOptions::default() };
 
-    let node = Arc::new(Node::new(config, store.clone()));
+    let secrets = SecretBox::load_or_create(&config.secrets_key_path())
+        .map(Arc::new)
+        .map_err(|m| StartError::Config(ConfigError::Invalid(m)))?;
+    let oxd_settings = OxdSettings { trust_all_certs: config.oxd_trust_all_certs, ..OxdSettings::default() };
+    let oxd = Oxd::new(oxd_settings, Arc::new(DatabaseSites::new(store.clone(), secrets)))
+        .map(Arc::new)
+        .map_err(|m| StartError::Config(ConfigError::Invalid(m)))?;
+    let mut node = Node::new(config, store.clone());
+    node.plugin_services.oxd = Some(oxd.clone());
+    node.plugin_services.local_oxd_urls = local_oxd_urls(&bound);
+    node.oxd = Some(oxd);
+    let node = Arc::new(node);
     let settings = GatewaySettings {
         headers: node.headers,
         trusted_ips: TrustedIps::parse(&node.config.trusted_ips)
@@ -168,7 +181,7 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
     let gateway = Gateway::new(initial, settings);
     let admin = admin_api::service(node.clone());
     let gui = admin_gui::router(node.clone());
-    let oxd = oxd_api::router(allow_list);
+    let oxd = oxd_api::router(allow_list, node.oxd.clone());
 
     let mut tasks = JoinSet::new();
     tasks.spawn(follow_configuration(node.clone(), gateway.clone(), sni, shutdown.clone()));
@@ -224,6 +237,28 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
     }
     tracing::info!(node_id = %node.id, version = proxy::VERSION, database = node.config.database.as_str(), "Gatehouse started");
     Ok(Running { node, tasks })
+}
+
+/// The URLs under which plugins reach this node's oxd module (`gluu-plugins.md` §3.2): each oxd listener's
+/// address, and `localhost` for loopback ones.
+fn local_oxd_urls(bound: &[Bound]) -> Vec<String> {
+    let mut urls = Vec::new();
+    for Bound { spec, .. } in bound.iter().filter(|b| b.role == Role::Oxd) {
+        let scheme = if spec.ssl { "https" } else { "http" };
+        let port = spec.addr.port();
+        let ip = spec.addr.ip();
+        urls.push(match ip {
+            std::net::IpAddr::V6(v6) => format!("{scheme}://[{v6}]:{port}"),
+            v4 => format!("{scheme}://{v4}:{port}"),
+        });
+        if ip.is_loopback() || ip.is_unspecified() {
+            urls.push(format!("{scheme}://localhost:{port}"));
+            urls.push(format!("{scheme}://127.0.0.1:{port}"));
+        }
+    }
+    urls.sort();
+    urls.dedup();
+    urls
 }
 
 fn stats() -> Arc<ListenerStats> {

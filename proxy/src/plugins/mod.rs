@@ -10,6 +10,8 @@
 mod acl;
 mod context;
 mod cors;
+mod gluu_flags;
+pub mod gluu_oauth_auth;
 mod ip_restriction;
 pub mod rate_limiting;
 mod request_transformer;
@@ -28,6 +30,7 @@ use crate::errors::{GatewayBody, json_exit};
 use crate::model::plugins::{self as defs, PluginDef};
 
 pub use context::{Credential, Protocol, RequestCtx, ResponseSummary};
+pub use gluu_flags::GluuFlags;
 pub use rate_limiting::{ClusterCounters, CounterKey};
 
 /// What a request phase decided: go on, or answer the client now.
@@ -92,13 +95,42 @@ impl std::fmt::Debug for Instance {
     }
 }
 
-/// Node-wide resources plugin handlers share across snapshots (counters must survive a reload).
-#[derive(Clone, Default)]
+/// Node-wide resources plugin handlers share across snapshots (counters and caches must survive a reload).
+#[derive(Clone)]
 pub struct PluginServices {
     pub local_counters: Arc<rate_limiting::LocalCounters>,
     pub redis: Arc<rate_limiting::RedisPools>,
     /// The database counters of `policy = cluster`; `None` when the node runs without one.
     pub cluster: Option<Arc<dyn ClusterCounters>>,
+    /// The embedded oxd module the Gluu plugins call in-process.
+    pub oxd: Option<Arc<crate::oxd::Oxd>>,
+    /// The URLs that name this node's oxd module in a plugin's `oxd_url` (`gluu-plugins.md` §3.2).
+    pub local_oxd_urls: Vec<String>,
+    pub token_cache: Arc<gluu_oauth_auth::TokenCache>,
+    pub token_cache_settings: gluu_oauth_auth::TokenCacheSettings,
+}
+
+impl Default for PluginServices {
+    fn default() -> Self {
+        let token_cache_settings = gluu_oauth_auth::TokenCacheSettings::default();
+        PluginServices {
+            local_counters: Arc::default(),
+            redis: Arc::default(),
+            cluster: None,
+            oxd: None,
+            local_oxd_urls: Vec::new(),
+            token_cache: gluu_oauth_auth::token_cache(&token_cache_settings),
+            token_cache_settings,
+        }
+    }
+}
+
+impl PluginServices {
+    /// Whether `url` names this node's own oxd module.
+    pub fn is_local_oxd(&self, url: &str) -> bool {
+        let url = url.trim_end_matches('/').to_ascii_lowercase();
+        self.local_oxd_urls.iter().any(|local| local.trim_end_matches('/').eq_ignore_ascii_case(&url))
+    }
 }
 
 /// A stored plugin entity, as the snapshot builder reads it.
@@ -228,6 +260,7 @@ fn compile(
         "acl" => Arc::new(acl::Acl::new(settings)?),
         "rate-limiting" => Arc::new(rate_limiting::RateLimiting::new(settings, scope, services)?),
         "request-transformer" => Arc::new(request_transformer::RequestTransformer::new(settings)?),
+        "gluu-oauth-auth" => Arc::new(gluu_oauth_auth::GluuOauthAuth::new(config.id, settings, services)?),
         other => return Err(format!("plugin '{other}' has no handler")),
     })
 }

@@ -249,8 +249,10 @@ fn redact_url(url: &str) -> String {
 mod counters;
 mod entities;
 mod queries;
+mod sites;
 
 pub use counters::DatabaseCounters;
+pub use sites::DatabaseSites;
 
 pub use entities::{Applied, WriteOp};
 pub use queries::{ListFilter, TagFilter, TagRow};

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test file uses a different part of the harness
 
 pub mod echo;
+pub mod op;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,107 @@
+//! A small expiring cache with single-flight fetches: concurrent misses for one key wait for the first
+//! caller's fetch and share its result (`gluu-plugins.md` §14 D3).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+type Slot<V> = Arc<tokio::sync::Mutex<Option<(V, Instant)>>>;
+
+pub struct Cache<K, V> {
+    slots: Mutex<HashMap<K, Slot<V>>>,
+    capacity: usize,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
+    pub fn new(capacity: usize) -> Cache<K, V> {
+        Cache { slots: Mutex::new(HashMap::new()), capacity }
+    }
+
+    fn slot(&self, key: &K) -> Slot<V> {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = slots.get(key) {
+            return slot.clone();
+        }
+        if slots.len() >= self.capacity {
+            // Drop the expired entries (and, if that is not enough, the idle ones) before growing.
+            let now = Instant::now();
+            slots.retain(|_, slot| {
+                Arc::strong_count(slot) > 1
+                    || slot.try_lock().map(|v| v.as_ref().is_some_and(|(_, until)| *until > now)).unwrap_or(true)
+            });
+            if slots.len() >= self.capacity {
+                slots.retain(|_, slot| Arc::strong_count(slot) > 1);
+            }
+        }
+        slots.entry(key.clone()).or_default().clone()
+    }
+
+    /// The cached value, or the result of `fetch` (value and time to live) stored for later callers. An error
+    /// is returned to every caller waiting on this fetch and nothing is stored. `force` refetches even when a
+    /// value is cached.
+    pub async fn get_or_fetch<E, F, Fut>(&self, key: &K, force: bool, fetch: F) -> Result<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(V, Duration), E>>,
+    {
+        let slot = self.slot(key);
+        let mut guard = slot.lock().await;
+        if !force
+            && let Some((value, until)) = guard.as_ref()
+            && *until > Instant::now()
+        {
+            return Ok(value.clone());
+        }
+        let (value, ttl) = fetch().await?;
+        if !ttl.is_zero() {
+            *guard = Some((value.clone(), Instant::now() + ttl));
+        }
+        Ok(value)
+    }
+
+    /// The cached value, if fresh, without waiting for a fetch in progress.
+    pub fn peek(&self, key: &K) -> Option<V> {
+        let slot = self.slots.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned()?;
+        let guard = slot.try_lock().ok()?;
+        guard.as_ref().filter(|(_, until)| *until > Instant::now()).map(|(v, _)| v.clone())
+    }
+
+    pub fn remove(&self, key: &K) {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn concurrent_misses_fetch_once_and_errors_are_not_kept() {
+        let cache: Arc<Cache<&str, u32>> = Arc::new(Cache::new(10));
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (cache, fetches) = (cache.clone(), fetches.clone());
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get_or_fetch(&"k", false, || async {
+                        fetches.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        Ok::<_, ()>((7, Duration::from_secs(60)))
+                    })
+                    .await
+            }));
+        }
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), Ok(7));
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        let failed = cache.get_or_fetch(&"e", false, || async { Err::<(u32, Duration), _>("down") }).await;
+        assert_eq!(failed, Err("down"));
+        assert_eq!(cache.peek(&"e"), None);
+        assert_eq!(cache.peek(&"k"), Some(7));
+    }
+}

@@ -1,0 +1,199 @@
+//! gluu-oauth-auth end to end: the real OP of `end2end/op`, the embedded oxd module, a real echo upstream,
+//! configured through the Admin API and called through the proxy with real tokens.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::op::Op;
+use support::{Gatehouse, echo};
+
+async fn oxd(node: &Gatehouse, command: &str, body: Value) -> Value {
+    let client = node.tls_client(node.oxd);
+    let response =
+        client.post(format!("https://localhost:{}/{command}", node.oxd.port())).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{command}");
+    response.json().await.unwrap()
+}
+
+async fn admin(node: &Gatehouse, method: reqwest::Method, path: &str, body: Value) -> Value {
+    let response = reqwest::Client::new().request(method, node.admin_url(path)).json(&body).send().await.unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{path}: {status} {body}");
+    body
+}
+
+/// A client registered through oxd and a token of it.
+struct Client {
+    oxd_id: String,
+    client_id: String,
+    client_secret: String,
+}
+
+async fn register(node: &Gatehouse, op: &Op) -> Client {
+    let site = oxd(
+        node,
+        "register-site",
+        json!({"op_host": op.issuer, "redirect_uris": ["https://app.example.com/cb"],
+        "scope": ["openid", "oxd", "email"], "grant_types": ["client_credentials"]}),
+    )
+    .await;
+    Client {
+        oxd_id: site["oxd_id"].as_str().unwrap().into(),
+        client_id: site["client_id"].as_str().unwrap().into(),
+        client_secret: site["client_secret"].as_str().unwrap().into(),
+    }
+}
+
+async fn client_token(node: &Gatehouse, op: &Op, client: &Client) -> String {
+    let token = oxd(
+        node,
+        "get-client-token",
+        json!({"op_host": op.issuer, "client_id": client.client_id,
+        "client_secret": client.client_secret, "scope": ["email"]}),
+    )
+    .await;
+    token["access_token"].as_str().unwrap().to_string()
+}
+
+fn plugin_config(node: &Gatehouse, op: &Op, client: &Client, extra: Value) -> Value {
+    let mut config = json!({"oxd_id": client.oxd_id, "client_id": client.client_id, "client_secret": client.client_secret,
+        "op_url": op.issuer, "oxd_url": format!("https://127.0.0.1:{}", node.oxd.port())});
+    config.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    config
+}
+
+async fn call(node: &Gatehouse, path: &str, token: Option<&str>) -> (u16, Value) {
+    let mut request = reqwest::Client::new().get(format!("http://{}{path}", node.proxy_http));
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    request = request.header("x-consumer-id", "forged").header("x-oauth-client-id", "forged");
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// Polls until `path` answers `status` without a token (the plugin went live).
+async fn until(node: &Gatehouse, path: &str, status: u16) {
+    let started = Instant::now();
+    while call(node, path, None).await.0 != status {
+        assert!(started.elapsed() < Duration::from_secs(5), "{path} never answered {status}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn tokens_are_validated_with_the_op_once_then_from_cache_and_consumers_are_mapped() {
+    let op = Op::start(&[]);
+    let upstream = echo::start().await;
+    let (node, _dir) = Gatehouse::start(&[]);
+    let client = register(&node, &op).await;
+    admin(&node, reqwest::Method::PUT, "/services/api", json!({"url": format!("http://{upstream}")})).await;
+    admin(&node, reqwest::Method::PUT, "/routes/api", json!({"paths": ["/api"], "service": {"name": "api"}})).await;
+    let consumer = admin(&node, reqwest::Method::PUT, "/consumers/app", json!({"custom_id": client.client_id})).await;
+    admin(
+        &node,
+        reqwest::Method::POST,
+        "/services/api/plugins",
+        json!({"name": "gluu-oauth-auth", "config": plugin_config(&node, &op, &client, json!({}))}),
+    )
+    .await;
+    until(&node, "/api", 401).await;
+
+    let (status, body) = call(&node, "/api", None).await;
+    assert_eq!((status, body), (401, json!({"message": "Failed to get bearer token from Authorization header"})));
+    let (status, body) = call(&node, "/api", Some("not-a-real-token")).await;
+    assert_eq!((status, body), (401, json!({"message": "Invalid access token provided in Authorization header"})));
+
+    let token = client_token(&node, &op, &client).await;
+    let before = op.stats().await["introspection"].as_u64().unwrap();
+    let (status, echoed) = call(&node, "/api/items", Some(&token)).await;
+    assert_eq!(status, 200, "{echoed}");
+    let headers = &echoed["headers"];
+    assert_eq!(headers["x-consumer-id"], consumer["id"], "the client's forged header is replaced");
+    assert_eq!(headers["x-consumer-custom-id"], client.client_id.as_str());
+    assert_eq!(headers["x-consumer-username"], "app");
+    assert_eq!(headers["x-oauth-client-id"], client.client_id.as_str());
+    assert!(headers["x-authenticated-scope"].as_str().unwrap().contains("email"));
+    assert!(headers["x-oauth-expiration"].as_str().unwrap().parse::<i64>().unwrap() > 0);
+    assert_eq!(headers["authorization"], format!("Bearer {token}"), "pass_credentials = pass");
+    for _ in 0..5 {
+        assert_eq!(call(&node, "/api/items", Some(&token)).await.0, 200);
+    }
+    let after = op.stats().await["introspection"].as_u64().unwrap();
+    assert_eq!(after - before, 1, "one introspection, then the cache");
+
+    // An unknown client (no consumer with its custom_id) is refused.
+    let stranger = register(&node, &op).await;
+    let stranger_token = client_token(&node, &op, &stranger).await;
+    let (status, body) = call(&node, "/api", Some(&stranger_token)).await;
+    assert_eq!((status, body), (401, json!({"message": "Unknown consumer"})));
+}
+
+#[tokio::test]
+async fn hide_phantom_anonymous_and_no_consumer_mapping() {
+    let op = Op::start(&[]);
+    let upstream = echo::start().await;
+    let (node, _dir) = Gatehouse::start(&[]);
+    let client = register(&node, &op).await;
+    let token = client_token(&node, &op, &client).await;
+    let anonymous = admin(&node, reqwest::Method::PUT, "/consumers/anonymous", json!({"custom_id": "anonymous"})).await;
+    admin(&node, reqwest::Method::PUT, "/consumers/app", json!({"custom_id": client.client_id})).await;
+    admin(&node, reqwest::Method::PUT, "/services/api", json!({"url": format!("http://{upstream}")})).await;
+    let routes = [
+        ("hide", json!({"pass_credentials": "hide"})),
+        ("phantom", json!({"pass_credentials": "phantom_token"})),
+        ("anon", json!({"anonymous": anonymous["id"]})),
+        ("unmapped", json!({"consumer_mapping": false, "anonymous": "allow"})),
+    ];
+    for (name, extra) in &routes {
+        admin(
+            &node,
+            reqwest::Method::PUT,
+            &format!("/routes/{name}"),
+            json!({"paths": [format!("/{name}")], "service": {"name": "api"}}),
+        )
+        .await;
+        admin(
+            &node,
+            reqwest::Method::POST,
+            &format!("/routes/{name}/plugins"),
+            json!({"name": "gluu-oauth-auth", "config": plugin_config(&node, &op, &client, extra.clone())}),
+        )
+        .await;
+    }
+    until(&node, "/hide", 401).await;
+    until(&node, "/phantom", 401).await;
+
+    let (_, echoed) = call(&node, "/hide", Some(&token)).await;
+    assert!(echoed["headers"].get("authorization").is_none(), "hide removes the token");
+
+    let (_, echoed) = call(&node, "/phantom", Some(&token)).await;
+    let phantom = echoed["headers"]["authorization"].as_str().unwrap().strip_prefix("Bearer ").unwrap().to_string();
+    assert_ne!(phantom, token);
+    assert!(phantom.ends_with('.'), "an unsigned JWT");
+    let payload = phantom.split('.').nth(1).unwrap();
+    use base64::Engine;
+    let payload: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!((payload["active"].clone(), payload["client_id"].clone()), (json!(true), json!(client.client_id)));
+    assert_eq!(payload["consumer"]["username"], "app");
+
+    let (status, echoed) = call(&node, "/anon", Some("bad-token")).await;
+    assert_eq!(status, 200, "a bad token falls back to the anonymous consumer");
+    assert_eq!(echoed["headers"]["x-consumer-id"], anonymous["id"]);
+    assert_eq!(echoed["headers"]["x-anonymous-consumer"], "true");
+    let (status, echoed) = call(&node, "/anon", None).await;
+    assert_eq!((status, echoed["headers"]["x-consumer-id"].clone()), (200, anonymous["id"].clone()));
+
+    let (status, echoed) = call(&node, "/unmapped", Some(&token)).await;
+    assert_eq!(status, 200);
+    assert!(echoed["headers"].get("x-consumer-id").is_none(), "no consumer without mapping");
+    assert_eq!(echoed["headers"]["x-oauth-client-id"], client.client_id.as_str());
+    let (status, _) = call(&node, "/unmapped", None).await;
+    assert_eq!(status, 200, "anonymous = allow");
+}
