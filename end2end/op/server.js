@@ -9,20 +9,23 @@ import { parseArgs, promisify } from 'node:util';
 console.info = console.error;
 console.log = console.error;
 
-// The signing key is made on the thread pool while oidc-provider loads (each takes about half a second).
+// The signing keys are made on the thread pool while oidc-provider loads (the RSA one takes about half a second).
 const signingKey = promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
+const ecKey = promisify(generateKeyPair)('ec', { namedCurve: 'P-256' });
 const { createOp, SETTINGS, settingValue } = await import('./src/op.js');
 
 const flag = (key) => key.replaceAll('_', '-');
 const envName = (key) => `OP_${key.toUpperCase()}`;
-const START_OPTIONS = { port: '0', clients: '[]', acr_values: 'basic auth_ldap_server otp u2f' };
+const START_OPTIONS = { port: '0', clients: '[]', acr_values: 'basic auth_ldap_server otp u2f', es256: false };
+const DEFAULTS = { ...START_OPTIONS, ...SETTINGS };
 
 const { values: flags } = parseArgs({
-  options: Object.fromEntries([...Object.keys(START_OPTIONS), ...Object.keys(SETTINGS)].map((key) => [
-    flag(key), { type: typeof SETTINGS[key] === 'boolean' ? 'boolean' : 'string' },
+  options: Object.fromEntries(Object.keys(DEFAULTS).map((key) => [
+    flag(key), { type: typeof DEFAULTS[key] === 'boolean' ? 'boolean' : 'string' },
   ])),
 });
 const option = (key, fallback) => flags[flag(key)] ?? process.env[envName(key)] ?? fallback;
+const isOn = (value) => value === true || value === '1' || value === 'true';
 
 process.env.OP_UMA_AUTO_GRANT ??= process.env.UMA_AUTO_GRANT; // the name shared/spec/oxd.md §3.8 uses
 const settings = {};
@@ -36,6 +39,7 @@ server.listen(Number(option('port', START_OPTIONS.port)), '127.0.0.1', async () 
   const issuer = `http://127.0.0.1:${server.address().port}`;
   const op = createOp(issuer, {
     signingKey: (await signingKey).privateKey,
+    ecKey: isOn(option('es256', START_OPTIONS.es256)) ? (await ecKey).privateKey : undefined,
     clients: JSON.parse(option('clients', START_OPTIONS.clients)),
     acrValues: option('acr_values', START_OPTIONS.acr_values).split(/[\s,]+/).filter(Boolean),
     settings,

@@ -1,10 +1,15 @@
 // The test OP: oidc-provider configured as in shared/spec/oxd.md §3, a scriptable login, the UMA extension and
 // the /_test endpoints. Everything is in memory; a new process is a clean OP.
+import { createPublicKey } from 'node:crypto';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 import Provider, { errors } from 'oidc-provider';
 import { escapeHtml, HttpError, readBody, route } from './http.js';
 import { installUma, UMA_GRANT } from './uma.js';
 
 export const SCOPES = ['openid', 'offline_access', 'profile', 'email', 'oxd', 'uma_protection'];
+
+// The audience of JWT access tokens requested without a `resource` (oidc-provider requires one).
+export const JWT_RESOURCE = 'urn:gatehouse:jwt';
 
 // Settings tests may change while the OP runs (POST /_test/config), with their start values.
 export const SETTINGS = {
@@ -14,6 +19,7 @@ export const SETTINGS = {
   rotate_rat: false, // rotate the registration access token on every RFC 7592 PUT
   uma_auto_grant: false, // grant RPTs without claims
   uma_deny: [], // resource ids or scopes whose RPT requests get request_denied
+  jwt_access_tokens: false, // client_credentials access tokens as signed JWTs (at+jwt) instead of opaque
 };
 
 // A setting's value from a flag, an environment variable or JSON.
@@ -95,10 +101,50 @@ any username and password are accepted.</p>
 </body></html>`;
 }
 
-// Returns the Koa application (a Provider) for `issuer`. `options`: signingKey (an RSA private KeyObject), clients,
-// acrValues, settings (mutable), log.
-export function createOp(issuer, { signingKey, clients = [], acrValues, settings, log = console.error }) {
+// A signing JWK (private, or public with `publicOnly`) from a private KeyObject.
+function signingJwk({ key, kid, alg }, publicOnly = false) {
+  const jwk = (publicOnly ? createPublicKey(key) : key).export({ format: 'jwk' });
+  return { ...jwk, kid, use: 'sig', alg };
+}
+
+// Returns the Koa application (a Provider) for `issuer`. `options`: signingKey (an RSA private KeyObject), ecKey
+// (optional EC P-256 private KeyObject: published too, and then JWT access tokens are ES256), clients, acrValues,
+// settings (mutable), log.
+export function createOp(issuer, { signingKey, ecKey, clients = [], acrValues, settings, log = console.error }) {
   let stats = emptyStats();
+
+  // A key of this process instead of the library's published development key; id_tokens use the RSA key.
+  const started = Date.now();
+  const keys = [{ key: signingKey, kid: `test-op-${started}`, alg: 'RS256' }];
+  if (ecKey) keys.push({ key: ecKey, kid: `test-op-es256-${started}`, alg: 'ES256' });
+  const accessTokenAlg = ecKey ? 'ES256' : 'RS256';
+
+  // JWT access tokens (setting jwt_access_tokens, read on every request): a client_credentials request gets a
+  // resource server, `resource` if given, else JWT_RESOURCE, whose format is 'jwt'. Its scope lists every
+  // configured scope, so the granted scope is the same as for opaque tokens (openid included). Other grants and
+  // the authorization endpoint keep the library's default (no default resource; `resource` → invalid_target).
+  const jwtClientCredentials = (ctx) => settings.jwt_access_tokens
+    && ctx.oidc?.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials';
+  const resourceIndicators = {
+    enabled: true,
+    defaultResource: (ctx, client, oneOf) => oneOf ?? (jwtClientCredentials(ctx) ? JWT_RESOURCE : undefined),
+    getResourceServerInfo: (ctx) => {
+      if (!jwtClientCredentials(ctx)) throw new errors.InvalidTarget();
+      return { scope: SCOPES.join(' '), accessTokenFormat: 'jwt', jwt: { sign: { alg: accessTokenAlg } } };
+    },
+    useGrantedResource: () => false,
+  };
+
+  // The payload of a valid JWT access token of this OP, else undefined (they are not stored, so the UMA
+  // extension cannot look a JWT PAT up like an opaque one).
+  const publicJwks = createLocalJWKSet({ keys: keys.map((key) => signingJwk(key, true)) });
+  const verifyJwtAccessToken = async (token) => {
+    try {
+      return (await jwtVerify(token, publicJwks, { issuer, typ: 'at+jwt', algorithms: [accessTokenAlg] })).payload;
+    } catch {
+      return undefined;
+    }
+  };
 
   const provider = new Provider(issuer, {
     clients: clients.map(staticClient),
@@ -110,10 +156,7 @@ export function createOp(issuer, { signingKey, clients = [], acrValues, settings
       accountId: sub,
       claims: () => ({ sub, email: `${sub}@example.com`, email_verified: true, name: `User ${sub}` }),
     }),
-    // A key of this process instead of the library's published development key.
-    jwks: {
-      keys: [{ ...signingKey.export({ format: 'jwk' }), kid: `test-op-${Date.now()}`, use: 'sig', alg: 'RS256' }],
-    },
+    jwks: { keys: keys.map((key) => signingJwk(key)) },
     cookies: { keys: ['gatehouse-test-op-cookies'] },
     conformIdTokenClaims: false, // like oxAuth: the id_token carries the scopes' claims too
     pkce: { required: () => false }, // oxd sends no PKCE
@@ -128,6 +171,7 @@ export function createOp(issuer, { signingKey, clients = [], acrValues, settings
       revocation: { enabled: true },
       clientCredentials: { enabled: true },
       rpInitiatedLogout: { enabled: true },
+      resourceIndicators,
     },
   });
   provider.proxy = false;
@@ -205,6 +249,6 @@ export function createOp(issuer, { signingKey, clients = [], acrValues, settings
     return true;
   }));
 
-  provider.use(installUma(provider, settings));
+  provider.use(installUma(provider, settings, verifyJwtAccessToken));
   return provider;
 }

@@ -22,8 +22,10 @@ const opaque = () => randomBytes(32).toString('base64url');
 const isStringArray = (value) => Array.isArray(value) && value.every((item) => typeof item === 'string' && item);
 
 // Registers the uma-ticket grant on `provider` and returns the middleware serving the other UMA endpoints.
-// `settings` is read on every request: uma_ticket_ttl, rpt_ttl, uma_auto_grant, uma_deny.
-export function installUma(provider, settings) {
+// `settings` is read on every request: uma_ticket_ttl, rpt_ttl, uma_auto_grant, uma_deny. `verifyJwtAccessToken`
+// resolves a JWT access token of this OP to its payload, or to undefined when it is not one (PATs are JWTs with the
+// jwt_access_tokens setting).
+export function installUma(provider, settings, verifyJwtAccessToken = async () => undefined) {
   const resources = new Map(); // _id → { owner: client id, description }
   const tickets = new Map(); // ticket → { permissions: [{ resource_id, resource_scopes }], exp, gathered }
   const rpts = new Map(); // RPT → { clientId, iat, exp, permissions }
@@ -43,10 +45,18 @@ export function installUma(provider, settings) {
     return ticket && ticket.exp > now() ? ticket : undefined;
   }
 
-  // The PAT's client id; a PAT is an active client_credentials token carrying uma_protection.
+  // The PAT's client id; a PAT is an active client_credentials token carrying uma_protection, opaque or JWT.
+  async function findPat(token) {
+    if (token.split('.').length === 3) {
+      const payload = await verifyJwtAccessToken(token);
+      return payload && { clientId: payload.client_id, scope: payload.scope, isValid: true };
+    }
+    return provider.ClientCredentials.find(token);
+  }
+
   async function authenticatePat(ctx) {
     const [scheme, token] = ctx.get('authorization').split(' ');
-    const pat = scheme.toLowerCase() === 'bearer' && token ? await provider.ClientCredentials.find(token) : undefined;
+    const pat = scheme.toLowerCase() === 'bearer' && token ? await findPat(token) : undefined;
     if (!pat?.isValid || !pat.scope?.split(' ').includes('uma_protection')) throw new HttpError(401, 'invalid_token');
     return pat.clientId;
   }

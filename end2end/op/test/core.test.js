@@ -231,7 +231,13 @@ test('/_test/stats counts calls, /_test/reset zeroes them', async () => {
 test('/_test/config: short token lifetimes, validation', async () => {
   const defaults = await (await fetch(`${issuer}/_test/config`)).json();
   assert.deepEqual(defaults, {
-    token_ttl: 600, rpt_ttl: 3600, uma_ticket_ttl: 300, rotate_rat: false, uma_auto_grant: false, uma_deny: [],
+    token_ttl: 600,
+    rpt_ttl: 3600,
+    uma_ticket_ttl: 300,
+    rotate_rat: false,
+    uma_auto_grant: false,
+    uma_deny: [],
+    jwt_access_tokens: false,
   });
   const unknown = await sendJson(`${issuer}/_test/config`, 'POST', { nope: 1 });
   assert.equal(unknown.status, 400);

@@ -145,6 +145,21 @@ test('without PKCE (confidential client, as oxd) and default acr', async () => {
   assert.deepEqual(acrs, ['otp', 'basic']); // first requested acr_values, else the first configured
 });
 
+test('jwt_access_tokens leaves the code flow alone: opaque access token, userinfo works', async () => {
+  const config = `${issuer}/_test/config`;
+  await postForm(config, { jwt_access_tokens: 'true' });
+  try {
+    assert.equal((await (await fetch(config)).json()).jwt_access_tokens, true);
+    const back = await login(browser(), { scope: 'openid email', nonce: 'n' }, { login: 'erin' });
+    const tokens = await (await exchange(back.searchParams.get('code'))).json();
+    assert.equal(tokens.access_token.split('.').length, 1);
+    const userinfo = await fetch(`${issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal((await userinfo.json()).email, 'erin@example.com');
+  } finally {
+    await postForm(config, { jwt_access_tokens: 'false' });
+  }
+});
+
 test('a session skips the login page; abort returns access_denied', async () => {
   const go = browser();
   await login(go, { scope: 'openid', nonce: 'n' }, { login: 'carol' });
