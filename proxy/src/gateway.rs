@@ -404,16 +404,22 @@ fn rewrite(cx: &mut RequestCtx, selected: &[Arc<Instance>]) -> Option<Response<G
 }
 
 /// The access phase: each plugin name in priority order resolves its configuration for the route, service
-/// and consumer known at that moment (`proxy.md` §11.1, §11.3); `Some` when one answered.
+/// and consumer known at that moment (`proxy.md` §11.1, §11.3); `Some` when one answered. As in Kong, the
+/// plugins after one that answered are still resolved (their access handlers skipped), so their response and
+/// log phases run for the answer too.
 async fn access(cx: &mut RequestCtx, selected: &mut Vec<Arc<Instance>>) -> Option<Response<GatewayBody>> {
     selected.clear();
     let snapshot = cx.snapshot.clone();
     let plugins = &snapshot.plugins;
     let (route, service) = (cx.route_id(), cx.service_id());
+    let mut answer = None;
     for index in 0..plugins.len() {
         let Some(instance) = plugins.resolve(index, route, service, cx.consumer_id(), cx.protocol) else { continue };
         let instance = instance.clone();
         selected.push(instance.clone());
+        if answer.is_some() {
+            continue;
+        }
         let flow = match instance.handler() {
             Ok(handler) => match handler.access(cx) {
                 Access::Done(flow) => flow,
@@ -425,10 +431,10 @@ async fn access(cx: &mut RequestCtx, selected: &mut Vec<Arc<Instance>>) -> Optio
             }
         };
         if let Flow::Respond(response) = flow {
-            return Some(response);
+            answer = Some(response);
         }
     }
-    None
+    answer
 }
 
 /// A response body that runs the selected plugins' body_filter per chunk and their log phase once, when the

@@ -17,6 +17,8 @@ pub mod headers;
 #[cfg(feature = "engine")]
 pub mod listener;
 #[cfg(feature = "engine")]
+pub mod metrics;
+#[cfg(feature = "engine")]
 pub mod oxd;
 #[cfg(feature = "engine")]
 pub mod plugins;

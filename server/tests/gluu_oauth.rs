@@ -102,6 +102,7 @@ async fn tokens_are_validated_with_the_op_once_then_from_cache_and_consumers_are
         json!({"name": "gluu-oauth-auth", "config": plugin_config(&node, &op, &client, json!({}))}),
     )
     .await;
+    admin(&node, reqwest::Method::POST, "/plugins", json!({"name": "gluu-metrics"})).await;
     until(&node, "/api", 401).await;
 
     let (status, body) = call(&node, "/api", None).await;
@@ -126,6 +127,28 @@ async fn tokens_are_validated_with_the_op_once_then_from_cache_and_consumers_are
     }
     let after = op.stats().await["introspection"].as_u64().unwrap();
     assert_eq!(after - before, 1, "one introspection, then the cache");
+
+    // gluu-metrics counted the six authentications (log phase, so poll until the last one landed).
+    let expected = format!("gluu_oauth_client_authenticated{{consumer=\"{}\",service=\"api\"}} 6", client.client_id);
+    let started = Instant::now();
+    let metrics = loop {
+        let response = reqwest::get(node.admin_url("/gluu-metrics")).await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(status, 200, "{text}");
+        if text.contains(&expected) || started.elapsed() > Duration::from_secs(5) {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(metrics.contains(&expected), "{metrics}");
+    assert!(metrics.contains("gluu_total_client_authenticated 6"), "{metrics}");
+    assert!(
+        metrics.contains("gluu_endpoint_method{endpoint=\"/api/items\",method=\"GET\",service=\"api\"} 6"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("gluu_requests{service=\"api\",route=\"api\",status=\"401\"}"), "{metrics}");
+    assert!(metrics.contains("gluu_request_latency_ms_count{service=\"api\",route=\"api\"}"), "{metrics}");
 
     // An unknown client (no consumer with its custom_id) is refused.
     let stranger = register(&node, &op).await;

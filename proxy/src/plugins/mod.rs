@@ -11,6 +11,7 @@ mod acl;
 mod context;
 mod cors;
 mod gluu_flags;
+pub mod gluu_metrics;
 pub mod gluu_oauth_auth;
 mod ip_restriction;
 pub mod rate_limiting;
@@ -108,6 +109,8 @@ pub struct PluginServices {
     pub local_oxd_urls: Vec<String>,
     pub token_cache: Arc<gluu_oauth_auth::TokenCache>,
     pub token_cache_settings: gluu_oauth_auth::TokenCacheSettings,
+    /// What gluu-metrics counts, served at the Admin API's `/gluu-metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Default for PluginServices {
@@ -121,6 +124,7 @@ impl Default for PluginServices {
             local_oxd_urls: Vec::new(),
             token_cache: gluu_oauth_auth::token_cache(&token_cache_settings),
             token_cache_settings,
+            metrics: Arc::default(),
         }
     }
 }
@@ -261,6 +265,7 @@ fn compile(
         "rate-limiting" => Arc::new(rate_limiting::RateLimiting::new(settings, scope, services)?),
         "request-transformer" => Arc::new(request_transformer::RequestTransformer::new(settings)?),
         "gluu-oauth-auth" => Arc::new(gluu_oauth_auth::GluuOauthAuth::new(config.id, settings, services)?),
+        "gluu-metrics" => Arc::new(gluu_metrics::GluuMetrics::new(settings, services.metrics.clone())?),
         other => return Err(format!("plugin '{other}' has no handler")),
     })
 }

@@ -50,6 +50,7 @@ const FIXED: &[(&str, &[&str])] = &[
     ("/", &["GET"]),
     ("/status", &["GET"]),
     ("/status/ready", &["GET"]),
+    ("/gluu-metrics", &["GET"]),
     ("/workspaces", &["GET"]),
     ("/workspaces/{workspaces}", &["GET"]),
     ("/endpoints", &["GET"]),

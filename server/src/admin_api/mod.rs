@@ -51,6 +51,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/plugins/schema/{name}", get(schemas::plugin_config_schema))
         .route("/plugins/enabled", get(schemas::enabled_plugins))
         .route("/config", get(declarative_config::get).post(declarative_config::post))
+        .route("/gluu-metrics", get(gluu_metrics))
         .route("/tags", get(tags::all))
         .route("/tags/{tag}", get(tags::one))
         .route("/{collection}", any(dispatch::collection))
@@ -64,6 +65,13 @@ pub fn router(node: Arc<Node>) -> Router {
 }
 
 /// The route templates this API serves, from the catalogue.
+/// `GET /gluu-metrics`: the Prometheus text of gluu-metrics (`gluu-plugins.md` §12).
+async fn gluu_metrics(State(node): State<Arc<Node>>) -> Response {
+    let mut response = node.plugin_services.metrics.render().into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
+    response
+}
+
 async fn endpoints() -> Response {
     let list: Vec<String> = catalogue::catalogue().into_iter().map(|e| e.template).collect();
     json(StatusCode::OK, &serde_json::json!({ "data": list }))

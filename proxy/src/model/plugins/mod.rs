@@ -3,6 +3,7 @@
 
 pub mod acl;
 pub mod cors;
+pub mod gluu_metrics;
 pub mod gluu_oauth_auth;
 pub mod ip_restriction;
 pub mod rate_limiting;
@@ -38,6 +39,7 @@ static SHIPPED: LazyLock<Vec<PluginDef>> = LazyLock::new(|| {
     let mut all = vec![
         cors::definition(),
         gluu_oauth_auth::definition(),
+        gluu_metrics::definition(),
         ip_restriction::definition(),
         acl::definition(),
         rate_limiting::definition(),

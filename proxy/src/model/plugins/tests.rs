@@ -9,7 +9,10 @@ fn fields(body: Value) -> Value {
 #[test]
 fn shipped_plugins_run_in_priority_order() {
     let names: Vec<&str> = super::all().iter().map(|def| def.name).collect();
-    assert_eq!(names, ["cors", "gluu-oauth-auth", "ip-restriction", "acl", "rate-limiting", "request-transformer"]);
+    assert_eq!(
+        names,
+        ["cors", "gluu-oauth-auth", "ip-restriction", "acl", "rate-limiting", "request-transformer", "gluu-metrics"]
+    );
 }
 
 #[test]
