@@ -6,3 +6,7 @@
 //! code the Admin API and the engine run.
 
 pub mod json_logic;
+mod path_tree;
+pub mod protection;
+
+pub use protection::{DocumentError, Match, ProtectionDocument};
