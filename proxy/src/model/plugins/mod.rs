@@ -3,6 +3,8 @@
 
 pub mod acl;
 pub mod cors;
+pub mod gluu;
+pub mod gluu_oauth_pep;
 pub mod ip_restriction;
 pub mod rate_limiting;
 pub mod request_transformer;
@@ -36,6 +38,7 @@ impl PluginDef {
 static SHIPPED: LazyLock<Vec<PluginDef>> = LazyLock::new(|| {
     let mut all = vec![
         cors::definition(),
+        gluu_oauth_pep::definition(),
         ip_restriction::definition(),
         acl::definition(),
         rate_limiting::definition(),
