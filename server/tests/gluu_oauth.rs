@@ -220,3 +220,79 @@ async fn hide_phantom_anonymous_and_no_consumer_mapping() {
     let (status, _) = call(&node, "/unmapped", None).await;
     assert_eq!(status, 200, "anonymous = allow");
 }
+
+#[tokio::test]
+async fn the_pep_enforces_scope_expressions_per_path_and_method_on_every_request() {
+    let op = Op::start(&[]);
+    let upstream = echo::start().await;
+    let (node, _dir) = Gatehouse::start(&[]);
+    let client = register(&node, &op).await;
+    let token = client_token(&node, &op, &client).await; // scopes: openid email
+    admin(&node, reqwest::Method::PUT, "/consumers/app", json!({"custom_id": client.client_id})).await;
+    admin(&node, reqwest::Method::PUT, "/services/api", json!({"url": format!("http://{upstream}")})).await;
+    admin(
+        &node,
+        reqwest::Method::PUT,
+        "/routes/api",
+        json!({"paths": ["/api"], "service": {"name": "api"}, "strip_path": false}),
+    )
+    .await;
+    let document = json!([
+        {"path": "/api/profile/??", "conditions": [{"httpMethods": ["GET"],
+            "scope_expression": {"rule": {"and": [{"var": 0}]}, "data": ["email"]}}]},
+        {"path": "/api/admin/??", "conditions": [{"httpMethods": ["GET", "POST"],
+            "scope_expression": {"rule": {"or": [{"var": 0}, {"var": 1}]}, "data": ["admin", "superuser"]}}]}
+    ]);
+    admin(
+        &node,
+        reqwest::Method::POST,
+        "/services/api/plugins",
+        json!({"name": "gluu-oauth-auth", "config": plugin_config(&node, &op, &client, json!({}))}),
+    )
+    .await;
+    admin(
+        &node,
+        reqwest::Method::POST,
+        "/services/api/plugins",
+        json!({"name": "gluu-oauth-pep",
+        "config": plugin_config(&node, &op, &client, json!({"oauth_scope_expression": document.to_string()}))}),
+    )
+    .await;
+    admin(&node, reqwest::Method::POST, "/plugins", json!({"name": "gluu-metrics"})).await;
+    until(&node, "/api/profile/me", 401).await;
+
+    assert_eq!(call(&node, "/api/profile/me", Some(&token)).await.0, 200);
+    for _ in 0..3 {
+        let (status, body) = call(&node, "/api/admin/users", Some(&token)).await;
+        assert_eq!(
+            (status, body),
+            (403, json!({"message": "You are not authorized to access this resource"})),
+            "a cached token is authorized again on every request"
+        );
+    }
+    let (status, body) = call(&node, "/api/elsewhere", Some(&token)).await;
+    assert_eq!((status, body), (403, json!({"message": "Unprotected path/method are not allowed"})));
+
+    // A document that does not parse is refused with GG's message and changes nothing.
+    let response = reqwest::Client::new()
+        .post(node.admin_url("/services/api/plugins"))
+        .json(&json!({"name": "gluu-oauth-pep", "config": plugin_config(&node, &op, &client,
+            json!({"oauth_scope_expression": "[{\"path\": \"/x\", \"conditions\": []}]"}))}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["fields"]["config"]["oauth_scope_expression"], "Conditions are missing in expression");
+
+    let expected = format!("gluu_oauth_client_granted{{consumer=\"{}\",service=\"api\"}} 1", client.client_id);
+    let started = Instant::now();
+    loop {
+        let text = reqwest::get(node.admin_url("/gluu-metrics")).await.unwrap().text().await.unwrap();
+        if text.contains(&expected) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "{text}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

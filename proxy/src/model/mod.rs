@@ -5,6 +5,7 @@
 pub mod entities;
 mod entity;
 mod error;
+pub mod gluu;
 pub mod plugins;
 pub mod schema;
 pub mod typedefs;

@@ -90,6 +90,40 @@ fn check_host_with_optional_port(value: &Value) -> Result<(), String> {
     }
 }
 
+/// Absolute URLs (`typedefs.url`), such as the Gluu plugins' `oxd_url` and `op_url`.
+pub fn url(name: &'static str) -> Field {
+    Field::string(name).check(Check::Custom(check_url))
+}
+
+/// Kong's `validate_url` over luasocket's `url.parse`: an optional `scheme:`, then `//[userinfo@]host[:port]`;
+/// the host is checked before the scheme.
+pub fn check_url(value: &Value) -> Result<(), String> {
+    let url = value.as_str().unwrap_or_default();
+    let url = url.split('#').next().unwrap_or_default();
+    let (scheme, rest) = match url.split_once(':') {
+        Some((scheme, rest)) if is_scheme(scheme) => (Some(scheme), rest),
+        _ => (None, url),
+    };
+    let authority = rest.strip_prefix("//").map(|rest| rest.split('/').next().unwrap_or_default());
+    let host = authority.map(|authority| {
+        let host_port = authority.rsplit_once('@').map_or(authority, |(_, host_port)| host_port);
+        split_host_port(host_port).0
+    });
+    if host.is_none_or(str::is_empty) {
+        return Err("missing host in url".into());
+    }
+    if scheme.is_none() {
+        return Err("missing scheme in url".into());
+    }
+    Ok(())
+}
+
+/// A URL scheme as luasocket reads it: a letter or digit, then letters, digits, `+`, `-` and `.`.
+fn is_scheme(text: &str) -> bool {
+    text.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+}
+
 /// `host`, `host:port`, `[v6]`, `[v6]:port`; a bare IPv6 address has no port.
 pub fn split_host_port(value: &str) -> (&str, Option<&str>) {
     if let Some(rest) = value.strip_prefix('[') {
@@ -233,6 +267,17 @@ mod tests {
         assert!(ok(check_host_with_optional_port, "example.com:8080"));
         assert!(ok(check_host_with_optional_port, "[::1]:8080"));
         assert!(!ok(check_host_with_optional_port, "example.com:99999"));
+    }
+
+    #[test]
+    fn urls_need_a_host_and_a_scheme() {
+        assert!(ok(check_url, "https://op.example.com"));
+        assert!(ok(check_url, "http://user:secret@127.0.0.1:8443/oxd?x=1#top"));
+        assert!(ok(check_url, "https://[::1]:8443"));
+        assert_eq!(check_url(&json!("op.example.com")).unwrap_err(), "missing host in url");
+        assert_eq!(check_url(&json!("localhost:8443")).unwrap_err(), "missing host in url");
+        assert_eq!(check_url(&json!("https://")).unwrap_err(), "missing host in url");
+        assert_eq!(check_url(&json!("//op.example.com")).unwrap_err(), "missing scheme in url");
     }
 
     #[test]

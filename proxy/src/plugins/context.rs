@@ -48,6 +48,20 @@ pub struct Credential {
     pub consumer: Option<Uuid>,
 }
 
+/// The Gluu plugins' metric flags (`gluu-plugins.md` §2), kept in [`RequestCtx::extensions`] and read by
+/// gluu-metrics in the log phase.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GluuFlags {
+    pub oauth_client_authenticated: bool,
+    pub oauth_client_granted: bool,
+    pub uma_client_authenticated: bool,
+    pub uma_client_granted: bool,
+    /// The UMA ticket uma-pep answered with.
+    pub uma_ticket: Option<String>,
+    pub openid_connect_users_authenticated: bool,
+    pub opa_client_granted: bool,
+}
+
 /// Everything the phases of one request read and change.
 pub struct RequestCtx {
     /// The request as it will be sent upstream: plugins change method, URI and headers here.
@@ -136,6 +150,11 @@ impl RequestCtx {
     /// The consumer whose configurations apply: the authenticated one, else the credential's.
     pub fn consumer_id(&self) -> Option<Uuid> {
         self.consumer.as_ref().map(|c| c.id).or_else(|| self.credential.as_ref().and_then(|c| c.consumer))
+    }
+
+    /// The Gluu metric flags of this request, created unset on first use.
+    pub fn gluu_flags(&mut self) -> &mut GluuFlags {
+        self.extensions.get_or_insert_default::<GluuFlags>()
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::{Access, Credential, Flow, GluuFlags, Plugin, PluginServices, RequestCtx, settings};
+use super::{Access, Credential, Flow, Plugin, PluginServices, RequestCtx, settings};
 use crate::errors::json_exit;
 use crate::model::entities::consumer::Consumer;
 use crate::oxd::{JwtRejection, Oxd, OxdError, jwt};
@@ -254,7 +254,7 @@ impl GluuOauthAuth {
             cx.credential = Some(Credential { id: client_id.clone(), consumer: consumer.as_ref().map(|c| c.id) });
         }
         cx.consumer = consumer.clone();
-        cx.extensions.get_or_insert_default::<GluuFlags>().oauth_client_authenticated = true;
+        cx.gluu_flags().oauth_client_authenticated = true;
         let token_data = Value::Object(token_data);
         match self.pass_credentials {
             PassCredentials::Pass => {}

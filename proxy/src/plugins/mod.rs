@@ -10,9 +10,9 @@
 mod acl;
 mod context;
 mod cors;
-mod gluu_flags;
 pub mod gluu_metrics;
 pub mod gluu_oauth_auth;
+mod gluu_oauth_pep;
 mod ip_restriction;
 pub mod rate_limiting;
 mod request_transformer;
@@ -30,8 +30,7 @@ use uuid::Uuid;
 use crate::errors::{GatewayBody, json_exit};
 use crate::model::plugins::{self as defs, PluginDef};
 
-pub use context::{Credential, Protocol, RequestCtx, ResponseSummary};
-pub use gluu_flags::GluuFlags;
+pub use context::{Credential, GluuFlags, Protocol, RequestCtx, ResponseSummary};
 pub use rate_limiting::{ClusterCounters, CounterKey};
 
 /// What a request phase decided: go on, or answer the client now.
@@ -260,6 +259,7 @@ fn compile(
     let scope = Scope { route: config.route.map(|r| r.id), service: config.service.map(|s| s.id) };
     Ok(match def.name {
         "cors" => Arc::new(cors::Cors::new(settings)?),
+        "gluu-oauth-pep" => Arc::new(gluu_oauth_pep::GluuOauthPep::new(settings)?),
         "ip-restriction" => Arc::new(ip_restriction::IpRestriction::new(settings)?),
         "acl" => Arc::new(acl::Acl::new(settings)?),
         "rate-limiting" => Arc::new(rate_limiting::RateLimiting::new(settings, scope, services)?),

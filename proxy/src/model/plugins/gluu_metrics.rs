@@ -9,7 +9,7 @@ use crate::model::typedefs;
 
 pub fn definition() -> PluginDef {
     PluginDef {
-        forbidden_scopes: &["consumer"],
+        forbidden_scopes: super::gluu::FORBIDDEN_SCOPES,
         ..PluginDef::new(
             "gluu-metrics",
             14,

@@ -1,32 +1,12 @@
 //! `gluu-oauth-auth` (`gluu-plugins.md` §6): validates OAuth access tokens with the OP (introspection through
 //! oxd, or locally for JWTs), maps the client to a consumer and tells the upstream who is calling.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::PluginDef;
-use crate::model::schema::{Check, Field};
+use super::gluu::{FORBIDDEN_SCOPES, oxd_fields};
+use crate::model::schema::Field;
 use crate::model::typedefs;
-
-/// The fields every Gluu plugin carries: its own client ("site") at oxd (`gluu-plugins.md` §3.2).
-pub fn oxd_fields() -> Vec<Field> {
-    vec![
-        Field::string("oxd_id").required(),
-        Field::string("oxd_url").required().check(Check::Custom(check_url)),
-        Field::string("client_id").required(),
-        Field::string("client_secret").required(),
-        Field::string("op_url").required().check(Check::Custom(check_url)),
-    ]
-}
-
-/// An absolute http(s) URL.
-pub fn check_url(value: &Value) -> Result<(), String> {
-    let url = value.as_str().unwrap_or_default();
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
-    match rest {
-        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !url.contains(char::is_whitespace) => Ok(()),
-        _ => Err("missing host in url".into()),
-    }
-}
 
 /// The `custom_headers` records of the auth plugins (§3.7).
 pub fn custom_headers() -> Field {
@@ -58,5 +38,5 @@ pub fn definition() -> PluginDef {
         custom_headers(),
         Field::array("jwt_audience", Field::string("")),
     ]);
-    PluginDef { forbidden_scopes: &["consumer"], ..PluginDef::new("gluu-oauth-auth", 999, fields) }
+    PluginDef { forbidden_scopes: FORBIDDEN_SCOPES, ..PluginDef::new("gluu-oauth-auth", 999, fields) }
 }

@@ -3,8 +3,10 @@
 
 pub mod acl;
 pub mod cors;
+pub mod gluu;
 pub mod gluu_metrics;
 pub mod gluu_oauth_auth;
+pub mod gluu_oauth_pep;
 pub mod ip_restriction;
 pub mod rate_limiting;
 pub mod request_transformer;
@@ -40,6 +42,7 @@ static SHIPPED: LazyLock<Vec<PluginDef>> = LazyLock::new(|| {
         cors::definition(),
         gluu_oauth_auth::definition(),
         gluu_metrics::definition(),
+        gluu_oauth_pep::definition(),
         ip_restriction::definition(),
         acl::definition(),
         rate_limiting::definition(),

@@ -11,7 +11,16 @@ fn shipped_plugins_run_in_priority_order() {
     let names: Vec<&str> = super::all().iter().map(|def| def.name).collect();
     assert_eq!(
         names,
-        ["cors", "gluu-oauth-auth", "ip-restriction", "acl", "rate-limiting", "request-transformer", "gluu-metrics"]
+        [
+            "cors",
+            "gluu-oauth-auth",
+            "gluu-oauth-pep",
+            "ip-restriction",
+            "acl",
+            "rate-limiting",
+            "request-transformer",
+            "gluu-metrics"
+        ]
     );
 }
 
@@ -104,4 +113,61 @@ fn templates_render_lookups_literals_and_defaults() {
     assert_eq!(render("$(query_params.id)"), "");
     assert!(Template::parse("$(headers.x").is_err());
     assert!(Template::parse("$(os.exit())").is_err());
+}
+
+/// A valid `gluu-oauth-pep` entity with `document` as its `oauth_scope_expression`.
+fn oauth_pep(document: Value) -> Value {
+    json!({"name": "gluu-oauth-pep", "config": {
+        "oxd_id": "site-1", "oxd_url": "https://localhost:8443", "client_id": "client-1",
+        "client_secret": "secret", "op_url": "https://op.example.com", "oauth_scope_expression": document}})
+}
+
+#[test]
+fn gluu_oauth_pep_needs_the_oxd_settings_and_denies_by_default() {
+    let plugin = process(&oauth_pep(Value::Null)).unwrap();
+    assert_eq!(plugin["config"]["deny_by_default"], true);
+    assert_eq!(plugin["config"]["oauth_scope_expression"], Value::Null);
+
+    let errors = fields(json!({"name": "gluu-oauth-pep", "config": {"oxd_url": "localhost:8443"}}));
+    for field in ["oxd_id", "client_id", "client_secret", "op_url"] {
+        assert_eq!(errors["config"][field], "required field missing", "{field}");
+    }
+    assert_eq!(errors["config"]["oxd_url"], "missing host in url");
+}
+
+#[test]
+fn gluu_oauth_pep_refuses_consumers() {
+    let mut body = oauth_pep(Value::Null);
+    body["consumer"] = json!({"id": "6f1ab7a2-66f4-4f3a-a51c-0c4e6c1b9d34"});
+    assert_eq!(fields(body)["consumer"], "value must be null");
+}
+
+#[test]
+fn gluu_oauth_pep_refuses_documents_with_ggs_messages() {
+    let get = |path: &str| json!({"path": path, "conditions": [{"httpMethods": ["GET"]}]});
+    let cases = [
+        (json!("[{"), "Invalid JSON in expression"),
+        (json!("[]"), "Empty expression not allowed"),
+        (json!([{"path": "", "conditions": []}]).to_string().into(), "Path is missing or empty in expression"),
+        (json!([get("/a/??/b/??")]).to_string().into(), "Multiple ?? patterns in path are not supported"),
+        (json!([get("/a"), get("/a")]).to_string().into(), "Duplicate path in expression"),
+        (json!([{"path": "/a"}]).to_string().into(), "Conditions are missing in expression"),
+        (
+            json!([{"path": "/a", "conditions": [{"httpMethods": []}]}]).to_string().into(),
+            "HTTP Methods are missing or empty from condition in expression",
+        ),
+        (
+            json!([{"path": "/a", "conditions": [{"httpMethods": ["GET"]}, {"httpMethods": ["GET"]}]}])
+                .to_string()
+                .into(),
+            "Duplicate http method from conditions in expression",
+        ),
+    ];
+    for (document, message) in cases {
+        let violation = process(&oauth_pep(document)).unwrap_err();
+        assert_eq!(violation.fields["config"]["oauth_scope_expression"], message);
+        assert_eq!(violation.message(), format!("schema violation (config.oauth_scope_expression: {message})"));
+    }
+    let document = json!([get("/??")]).to_string();
+    assert_eq!(process(&oauth_pep(document.clone().into())).unwrap()["config"]["oauth_scope_expression"], document);
 }
