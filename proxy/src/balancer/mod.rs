@@ -1,11 +1,23 @@
-//! Choosing a peer for a service whose host names an upstream (`proxy.md` §8): weighted round-robin over
-//! the upstream's targets, precomputed once per snapshot as a smooth sequence and walked with one atomic
-//! counter per request.
+//! Choosing a peer for a service whose host names an upstream (`proxy.md` §8): weighted round-robin,
+//! consistent hashing or least-connections over the upstream's targets with weight above 0, skipping the
+//! ones health checks (§9) took out of rotation.
+//!
+//! A balancer is built once per snapshot; the targets' health comes from the node's
+//! [`HealthRegistry`], so it outlives the balancer. Picking a peer allocates nothing.
 
+mod hashing;
+mod least_connections;
+mod round_robin;
+
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub use hashing::{Crc32, HashRequest, Hashed};
+
+use crate::health::{self, HealthRegistry, InFlight, Observation, Rules, TargetHealth};
 use crate::model::entities::target::Target;
 use crate::model::entities::upstream::Upstream;
+use hashing::{HashOn, Ring};
 
 /// One target as the gateway connects to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,71 +26,160 @@ pub struct Peer {
     pub port: u16,
 }
 
+/// A target the balancer may choose.
+#[derive(Debug)]
+pub struct Member {
+    pub peer: Peer,
+    pub weight: u32,
+    pub health: Arc<TargetHealth>,
+}
+
+#[derive(Debug)]
+enum Algorithm {
+    RoundRobin,
+    /// Requests without a hash value fall back to round-robin.
+    ConsistentHashing {
+        ring: Ring,
+        on: HashOn,
+    },
+    LeastConnections,
+}
+
+/// How one proxied attempt ended, as passive health checks count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    Responded(u16),
+    /// The connection failed or broke before a response head arrived.
+    Failed,
+    TimedOut,
+}
+
 #[derive(Debug)]
 pub struct Balancer {
     pub upstream: Upstream,
-    peers: Vec<Peer>,
-    /// Indexes into `peers`, each appearing in proportion to its weight, interleaved.
+    members: Vec<Member>,
+    /// Weight-0 targets: never chosen, but their state is kept (manual overrides, `/health`).
+    idle: Vec<Arc<TargetHealth>>,
+    algorithm: Algorithm,
+    /// The round-robin order (also the fallback of consistent hashing).
     sequence: Vec<u32>,
+    /// `None` when passive checks cannot change any target's health: nothing to count.
+    passive: Option<Rules>,
     next: AtomicUsize,
 }
 
-/// The sequence is capped; weights are scaled down past it, keeping their proportions roughly.
-const MAX_SEQUENCE: u64 = 10_000;
-
 impl Balancer {
-    pub fn new(upstream: Upstream, targets: &[Target]) -> Balancer {
-        let mut peers = Vec::new();
-        let mut weights = Vec::new();
-        for target in targets.iter().filter(|t| t.weight > 0) {
-            if let Some(peer) = parse_peer(&target.target) {
-                peers.push(peer);
-                weights.push(u64::from(target.weight));
+    pub fn new(upstream: Upstream, targets: &[Target], registry: &HealthRegistry) -> Balancer {
+        let mut members = Vec::new();
+        let mut idle = Vec::new();
+        for target in targets {
+            let health = registry.target(upstream.id, &target.target);
+            match parse_peer(&target.target) {
+                Some(peer) if target.weight > 0 => members.push(Member { peer, weight: target.weight, health }),
+                _ => idle.push(health),
             }
         }
-        let sequence = smooth_sequence(&weights);
-        Balancer { upstream, peers, sequence, next: AtomicUsize::new(0) }
+        let algorithm = match upstream.algorithm.as_str() {
+            "consistent-hashing" => {
+                Algorithm::ConsistentHashing { ring: Ring::new(&members, upstream.slots), on: HashOn::new(&upstream) }
+            }
+            "least-connections" => Algorithm::LeastConnections,
+            _ => Algorithm::RoundRobin,
+        };
+        let sequence = match algorithm {
+            Algorithm::LeastConnections => Vec::new(),
+            _ => round_robin::smooth_sequence(&members.iter().map(|m| u64::from(m.weight)).collect::<Vec<_>>()),
+        };
+        let checks = &upstream.healthchecks;
+        let passive = checks.passive_enabled().then(|| Rules::passive(&checks.passive));
+        Balancer { upstream, members, idle, algorithm, sequence, passive, next: AtomicUsize::new(0) }
     }
 
-    /// The next peer, or `None` when no target can take traffic (all weights 0, none configured).
-    pub fn next_peer(&self) -> Option<&Peer> {
-        if self.sequence.is_empty() {
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    /// Every target state this balancer keeps alive in the registry, weight 0 included.
+    pub fn tracked(&self) -> impl Iterator<Item = &Arc<TargetHealth>> {
+        self.members.iter().map(|m| &m.health).chain(&self.idle)
+    }
+
+    /// The request's hash value (consistent hashing only), computed once per request.
+    pub fn hash(&self, request: &HashRequest<'_>) -> Hashed {
+        match &self.algorithm {
+            Algorithm::ConsistentHashing { on, .. } => on.hash(request),
+            _ => Hashed::default(),
+        }
+    }
+
+    /// The member for the next attempt, avoiding `avoid` (the one that just failed) when another is
+    /// healthy. `None` when no target can take traffic or the upstream is below its health threshold.
+    pub fn pick(&self, hash: Option<u32>, avoid: Option<usize>) -> Option<usize> {
+        if self.members.is_empty() || !self.above_threshold() {
             return None;
         }
-        let at = self.next.fetch_add(1, Ordering::Relaxed) % self.sequence.len();
-        self.peers.get(self.sequence[at] as usize)
-    }
-}
-
-/// nginx's smooth weighted round-robin, unrolled into one period.
-fn smooth_sequence(weights: &[u64]) -> Vec<u32> {
-    let total: u64 = weights.iter().sum();
-    if total == 0 {
-        return Vec::new();
-    }
-    let divisor = weights.iter().copied().fold(0, gcd).max(1);
-    let mut weights: Vec<u64> = weights.iter().map(|w| w / divisor).collect();
-    let mut total: u64 = weights.iter().sum();
-    if total > MAX_SEQUENCE {
-        weights = weights.iter().map(|w| (w * MAX_SEQUENCE / total).max(1)).collect();
-        total = weights.iter().sum();
-    }
-    let mut current = vec![0i64; weights.len()];
-    let mut sequence = Vec::with_capacity(total as usize);
-    for _ in 0..total {
-        for (c, w) in current.iter_mut().zip(&weights) {
-            *c += *w as i64;
+        match (&self.algorithm, hash) {
+            (Algorithm::LeastConnections, _) => {
+                least_connections::pick(&self.members, self.next.fetch_add(1, Ordering::Relaxed), avoid)
+            }
+            (Algorithm::ConsistentHashing { ring, .. }, Some(hash)) if !ring.is_empty() => {
+                self.first_usable(ring.candidates(hash), avoid)
+            }
+            _ if self.sequence.is_empty() => None,
+            _ => {
+                let start = self.next.fetch_add(1, Ordering::Relaxed);
+                self.first_usable(round_robin::candidates(&self.sequence, start), avoid)
+            }
         }
-        let best =
-            (0..current.len()).max_by_key(|&i| (current[i], std::cmp::Reverse(i))).expect("weights are not empty");
-        current[best] -= total as i64;
-        sequence.push(best as u32);
     }
-    sequence
-}
 
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 { a } else { gcd(b, a % b) }
+    pub fn member(&self, index: usize) -> Option<&Member> {
+        self.members.get(index)
+    }
+
+    /// Counts the attempt as in flight until the guard drops (only least-connections needs the count).
+    pub fn begin(&self, index: usize) -> Option<InFlight> {
+        match self.algorithm {
+            Algorithm::LeastConnections => self.members.get(index).map(|m| m.health.begin()),
+            _ => None,
+        }
+    }
+
+    /// Feeds one attempt's outcome to the passive health checks.
+    pub fn report(&self, index: usize, attempt: Attempt) {
+        let (Some(rules), Some(member)) = (&self.passive, self.members.get(index)) else { return };
+        let observation = match attempt {
+            Attempt::Responded(status) => match rules.judge(status) {
+                Some(observation) => observation,
+                None => return,
+            },
+            Attempt::Failed => Observation::TcpFailure,
+            Attempt::TimedOut => Observation::Timeout,
+        };
+        member.health.observe(observation, &rules.limits, "passive");
+    }
+
+    /// Whether enough of the weight is healthy (`healthchecks.threshold`, percent).
+    fn above_threshold(&self) -> bool {
+        let threshold = self.upstream.healthchecks.threshold;
+        threshold <= 0.0
+            || health::upstream_is_healthy(threshold, self.members.iter().map(|m| (m.weight, m.health.is_healthy())))
+    }
+
+    fn first_usable(&self, candidates: impl Iterator<Item = usize>, avoid: Option<usize>) -> Option<usize> {
+        let mut fallback = None;
+        for index in candidates {
+            if !self.members.get(index).is_some_and(|m| m.health.is_healthy()) {
+                continue;
+            }
+            if Some(index) == avoid {
+                fallback = Some(index);
+                continue;
+            }
+            return Some(index);
+        }
+        fallback
+    }
 }
 
 /// `host:port` or `[v6]:port`.
@@ -89,47 +190,4 @@ fn parse_peer(target: &str) -> Option<Peer> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn balancer(weights: &[u32]) -> Balancer {
-        let upstream: Upstream = serde_json::from_value(json!({"id": uuid::Uuid::nil(), "name": "u"})).unwrap();
-        let targets: Vec<Target> = weights
-            .iter()
-            .enumerate()
-            .map(|(i, w)| {
-                serde_json::from_value(
-                    json!({"id": uuid::Uuid::from_u128(i as u128), "upstream": {"id": uuid::Uuid::nil()},
-                                             "target": format!("10.0.0.{i}:80"), "weight": w}),
-                )
-                .unwrap()
-            })
-            .collect();
-        Balancer::new(upstream, &targets)
-    }
-
-    #[test]
-    fn weights_share_the_traffic_and_interleave() {
-        let b = balancer(&[100, 50, 0]);
-        let picks: Vec<String> = (0..6).map(|_| b.next_peer().unwrap().host.clone()).collect();
-        assert_eq!(picks.iter().filter(|h| *h == "10.0.0.0").count(), 4);
-        assert_eq!(picks.iter().filter(|h| *h == "10.0.0.1").count(), 2);
-        assert!(!picks.contains(&"10.0.0.2".to_string()), "weight 0 never gets traffic");
-        assert_ne!(picks[0], picks[1], "smooth: the heavier target does not take a run first");
-    }
-
-    #[test]
-    fn no_usable_target_means_no_peer() {
-        assert_eq!(balancer(&[0, 0]).next_peer(), None);
-        assert_eq!(balancer(&[]).next_peer(), None);
-    }
-
-    #[test]
-    fn large_weights_are_scaled_into_a_bounded_sequence() {
-        let b = balancer(&[65535, 65534, 1]);
-        assert!(b.sequence.len() <= MAX_SEQUENCE as usize + 3);
-        let picks: Vec<String> = (0..b.sequence.len()).map(|_| b.next_peer().unwrap().host.clone()).collect();
-        assert!(picks.contains(&"10.0.0.2".to_string()), "even the lightest target gets its share");
-    }
-}
+mod tests;
