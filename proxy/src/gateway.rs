@@ -27,6 +27,9 @@ use crate::plugins::{Access, Flow, Instance, Protocol, RequestCtx, ResponseSumma
 use crate::router::{PathHandling, RequestInfo, upstream_path, uri};
 use crate::snapshot::Snapshot;
 use crate::trusted::TrustedIps;
+use in_flight::InFlightBody;
+
+mod in_flight;
 
 /// `Server` and `Via` value.
 const PRODUCT: &str = concat!("gatehouse/", env!("CARGO_PKG_VERSION"));
@@ -703,10 +706,6 @@ where
         Box::pin(async move { Ok(gateway.handle(request, conn).await) })
     }
 }
-
-mod in_flight;
-
-use in_flight::InFlightBody;
 
 #[cfg(test)]
 mod tests;
