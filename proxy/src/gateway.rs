@@ -19,7 +19,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use crate::balancer::Peer;
+use crate::balancer::{Attempt, HashRequest, Hashed, Peer};
 use crate::errors::{BoxError, GatewayBody, error_page, json_exit};
 use crate::headers::HeaderSet;
 use crate::listener::ConnInfo;
@@ -27,6 +27,9 @@ use crate::plugins::{Access, Flow, Instance, Protocol, RequestCtx, ResponseSumma
 use crate::router::{PathHandling, RequestInfo, upstream_path, uri};
 use crate::snapshot::Snapshot;
 use crate::trusted::TrustedIps;
+use in_flight::InFlightBody;
+
+mod in_flight;
 
 /// `Server` and `Via` value.
 const PRODUCT: &str = concat!("gatehouse/", env!("CARGO_PKG_VERSION"));
@@ -181,6 +184,17 @@ impl Gateway {
         };
         let query = cx.request.uri.query().map(str::to_string);
         let balancer = snapshot.balancers.get(&service.host.to_ascii_lowercase()).cloned();
+        // Hashed once per request, on the headers as the plugins left them (Kong's `get_value_to_hash`).
+        let mut hashed = match &balancer {
+            Some(balancer) => balancer.hash(&HashRequest {
+                headers: &cx.request.headers,
+                client_addr: cx.client_addr,
+                consumer: cx.consumer.as_ref().map(|c| c.id),
+                credential: cx.credential.as_ref().map(|c| c.id.as_str()),
+            }),
+            None => Hashed::default(),
+        };
+        let direct = balancer.is_none().then(|| Peer { host: service.host.clone(), port: service.port });
         let host_no_port = host
             .rsplit_once(':')
             .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
@@ -217,18 +231,27 @@ impl Gateway {
         let proxy_latency = cx.started.elapsed();
         let sent_at = Instant::now();
         let mut last_status = StatusCode::BAD_GATEWAY;
+        // The balancer member the last attempt went to: reported to health checks, avoided by the retry.
+        let mut previous: Option<usize> = None;
         for attempt in 0..attempts {
-            let peer = match &balancer {
-                Some(balancer) => match balancer.next_peer() {
-                    Some(peer) => peer.clone(),
-                    None => {
+            let (peer, member) = match (&balancer, &direct) {
+                (Some(balancer), _) => {
+                    let picked = balancer.pick(hashed.value, previous).and_then(|i| Some((i, balancer.member(i)?)));
+                    let Some((index, member)) = picked else {
                         return Outcome::Generated(json_exit(
                             StatusCode::SERVICE_UNAVAILABLE,
                             "failure to get a peer from the ring-balancer",
                         ));
-                    }
-                },
-                None => Peer { host: service.host.clone(), port: service.port },
+                    };
+                    (&member.peer, Some(index))
+                }
+                (None, Some(direct)) => (direct, None),
+                (None, None) => break,
+            };
+            let report = |attempt: Attempt| {
+                if let (Some(balancer), Some(index)) = (&balancer, member) {
+                    balancer.report(index, attempt);
+                }
             };
             let target = match &query {
                 Some(query) => format!("http://{}:{}{upstream}?{query}", authority_host(&peer.host), peer.port),
@@ -269,9 +292,11 @@ impl Gateway {
             } else {
                 cx.request.headers.clone()
             };
+            let in_flight = member.and_then(|index| balancer.as_ref()?.begin(index));
             match tokio::time::timeout(deadline, self.inner.client.request(request)).await {
                 Ok(Ok(response)) => {
                     let upstream_latency = sent_at.elapsed();
+                    report(Attempt::Responded(response.status().as_u16()));
                     let (mut response_parts, response_body) = response.into_parts();
                     strip_hop_by_hop(&mut response_parts.headers);
                     let upstream_status = response_parts.status.as_u16();
@@ -289,11 +314,21 @@ impl Gateway {
                     if settings.headers.proxy_latency {
                         headers.insert("x-kong-proxy-latency", HeaderValue::from(proxy_latency.as_millis() as u64));
                     }
-                    let response = Response::from_parts(response_parts, response_body.map_err(Into::into).boxed());
+                    if let Some(cookie) = hashed.set_cookie.take() {
+                        headers.append(header::SET_COOKIE, cookie);
+                    }
+                    let body = response_body.map_err(Into::into).boxed();
+                    let body = match in_flight {
+                        Some(guard) => InFlightBody::wrap(body, guard),
+                        None => body,
+                    };
+                    let response = Response::from_parts(response_parts, body);
                     return Outcome::Proxied { response, upstream_status, upstream_latency };
                 }
                 Ok(Err(error)) => {
                     tracing::debug!(%error, attempt, upstream = %target, "upstream request failed");
+                    report(Attempt::Failed);
+                    previous = member;
                     last_status = StatusCode::BAD_GATEWAY;
                     if !error.is_connect() {
                         break;
@@ -301,6 +336,8 @@ impl Gateway {
                 }
                 Err(_) => {
                     tracing::debug!(attempt, upstream = %target, "upstream timed out");
+                    report(Attempt::TimedOut);
+                    previous = member;
                     last_status = StatusCode::GATEWAY_TIMEOUT;
                 }
             }

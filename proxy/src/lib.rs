@@ -15,6 +15,8 @@ pub mod gateway;
 #[cfg(feature = "engine")]
 pub mod headers;
 #[cfg(feature = "engine")]
+pub mod health;
+#[cfg(feature = "engine")]
 pub mod listener;
 #[cfg(feature = "engine")]
 pub mod metrics;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::balancer::Balancer;
+use crate::health::HealthRegistry;
 use crate::model::entities::consumer::Consumer;
 use crate::model::entities::route::Route;
 use crate::model::entities::service::Service;
@@ -65,15 +66,20 @@ impl Snapshot {
         }
     }
 
-    /// Compiles a configuration; an error leaves the caller's current snapshot serving.
-    pub fn build(config: Configuration, services: &PluginServices) -> Result<Snapshot, RouterError> {
+    /// Compiles a configuration; an error leaves the caller's current snapshot serving. The balancers take
+    /// their targets' health from `health`, so it carries over from the previous snapshot.
+    pub fn build(
+        config: Configuration,
+        services: &PluginServices,
+        health: &HealthRegistry,
+    ) -> Result<Snapshot, RouterError> {
         let balancers = config
             .upstreams
             .into_iter()
             .map(|upstream| {
                 let targets: Vec<Target> =
                     config.targets.iter().filter(|t| t.upstream.id == upstream.id).cloned().collect();
-                (upstream.name.to_ascii_lowercase(), Arc::new(Balancer::new(upstream, &targets)))
+                (upstream.name.to_ascii_lowercase(), Arc::new(Balancer::new(upstream, &targets, health)))
             })
             .collect();
         let consumers: HashMap<Uuid, Arc<Consumer>> =

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use proxy::headers::HeaderSet;
+use proxy::health::HealthRegistry;
 use proxy::listener::ListenerStats;
 use proxy::plugins::PluginServices;
 use uuid::Uuid;
@@ -27,6 +28,9 @@ pub struct Node {
     pub oxd: Option<Arc<proxy::oxd::Oxd>>,
     /// Node-wide state of plugin handlers that outlives snapshots (rate-limiting counters, Redis pools).
     pub plugin_services: PluginServices,
+    /// Every target's health on this node (`proxy.md` §9): the balancers of each snapshot, the active checks
+    /// and the Admin API's `/upstreams/{u}/health` all read and write this one registry.
+    pub health: Arc<HealthRegistry>,
     /// Why the latest configuration did not compile, while the previous one keeps serving.
     snapshot_error: std::sync::Mutex<Option<String>>,
 }
@@ -57,6 +61,7 @@ impl Node {
                 cluster: Some(Arc::new(crate::store::DatabaseCounters::new(store.clone()))),
                 ..PluginServices::default()
             },
+            health: Arc::new(HealthRegistry::default()),
             store,
             snapshot_error: std::sync::Mutex::new(None),
             proxy_stats: Arc::new(ListenerStats::default()),

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proxy::gateway::{Gateway, GatewaySettings};
+use proxy::health::HealthRegistry;
 use proxy::listener::{ListenSpec, ListenerStats, ServeOptions, WithConnInfo, serve, stopped};
 use proxy::model::EntityKind;
 use proxy::model::entities::consumer::Consumer;
@@ -176,8 +177,10 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
             .map_err(|m| StartError::Config(ConfigError::Invalid(format!("trusted_ips: {m}"))))?,
         error_default_type: node.config.error_default_type.clone(),
     };
-    let initial =
-        build_snapshot(&store, &node.plugin_services).await.map_err(|m| StartError::Config(ConfigError::Invalid(m)))?;
+    let initial = build_snapshot(&store, &node.plugin_services, &node.health)
+        .await
+        .map_err(|m| StartError::Config(ConfigError::Invalid(m)))?;
+    node.health.follow(initial.balancers.values());
     let gateway = Gateway::new(initial, settings);
     let admin = admin_api::service(node.clone());
     let gui = admin_gui::router(node.clone());
@@ -276,18 +279,23 @@ async fn follow_configuration(
     let mut versions = node.store.subscribe();
     loop {
         tokio::select! {
-            _ = stopped(&mut shutdown) => return,
+            _ = stopped(&mut shutdown) => {
+                node.health.stop();
+                return;
+            }
             changed = versions.changed() => {
                 if changed.is_err() {
+                    node.health.stop();
                     return;
                 }
                 versions.borrow_and_update();
                 if let Some(resolver) = &sni {
                     resolver.install(load_certificates(&node.store).await);
                 }
-                match build_snapshot(&node.store, &node.plugin_services).await {
+                match build_snapshot(&node.store, &node.plugin_services, &node.health).await {
                     Ok(snapshot) => {
                         tracing::debug!(version = snapshot.config_version, "proxy snapshot installed");
+                        node.health.follow(snapshot.balancers.values());
                         gateway.install(snapshot);
                         node.set_snapshot_error(None);
                     }
@@ -344,7 +352,11 @@ async fn typed<T: serde::de::DeserializeOwned>(store: &Store, kind: EntityKind) 
 }
 
 /// Compiles the stored configuration into a snapshot. Routes of disabled services are left out.
-pub async fn build_snapshot(store: &Store, plugin_services: &PluginServices) -> Result<Snapshot, String> {
+pub async fn build_snapshot(
+    store: &Store,
+    plugin_services: &PluginServices,
+    health: &HealthRegistry,
+) -> Result<Snapshot, String> {
     let version = store.config_version();
     let mut services = Vec::new();
     for entity in store.all(EntityKind::Services).await.map_err(|e| e.to_string())? {
@@ -367,7 +379,7 @@ pub async fn build_snapshot(store: &Store, plugin_services: &PluginServices) -> 
     let consumers: Vec<Consumer> = typed(store, EntityKind::Consumers).await?;
     let acls: Vec<AclGroup> = typed(store, EntityKind::Acls).await?;
     let configuration = Configuration { version, routes, services, upstreams, targets, plugins, consumers, acls };
-    Snapshot::build(configuration, plugin_services).map_err(|e| e.to_string())
+    Snapshot::build(configuration, plugin_services, health).map_err(|e| e.to_string())
 }
 
 async fn bind(role: Role, spec: ListenSpec) -> Result<Bound, StartError> {

@@ -95,6 +95,8 @@ async fn tokens_are_validated_with_the_op_once_then_from_cache_and_consumers_are
     admin(&node, reqwest::Method::PUT, "/services/api", json!({"url": format!("http://{upstream}")})).await;
     admin(&node, reqwest::Method::PUT, "/routes/api", json!({"paths": ["/api"], "service": {"name": "api"}})).await;
     let consumer = admin(&node, reqwest::Method::PUT, "/consumers/app", json!({"custom_id": client.client_id})).await;
+    // Metrics first: a snapshot with the auth plugin live then has it too.
+    admin(&node, reqwest::Method::POST, "/plugins", json!({"name": "gluu-metrics"})).await;
     admin(
         &node,
         reqwest::Method::POST,
@@ -102,7 +104,6 @@ async fn tokens_are_validated_with_the_op_once_then_from_cache_and_consumers_are
         json!({"name": "gluu-oauth-auth", "config": plugin_config(&node, &op, &client, json!({}))}),
     )
     .await;
-    admin(&node, reqwest::Method::POST, "/plugins", json!({"name": "gluu-metrics"})).await;
     until(&node, "/api", 401).await;
 
     let (status, body) = call(&node, "/api", None).await;
@@ -243,6 +244,8 @@ async fn the_pep_enforces_scope_expressions_per_path_and_method_on_every_request
         {"path": "/api/admin/??", "conditions": [{"httpMethods": ["GET", "POST"],
             "scope_expression": {"rule": {"or": [{"var": 0}, {"var": 1}]}, "data": ["admin", "superuser"]}}]}
     ]);
+    // Metrics first: a snapshot with the auth plugin live then has it too.
+    admin(&node, reqwest::Method::POST, "/plugins", json!({"name": "gluu-metrics"})).await;
     admin(
         &node,
         reqwest::Method::POST,
@@ -258,8 +261,12 @@ async fn the_pep_enforces_scope_expressions_per_path_and_method_on_every_request
         "config": plugin_config(&node, &op, &client, json!({"oauth_scope_expression": document.to_string()}))}),
     )
     .await;
-    admin(&node, reqwest::Method::POST, "/plugins", json!({"name": "gluu-metrics"})).await;
-    until(&node, "/api/profile/me", 401).await;
+    // Live once the PEP (the last plugin written) refuses an unprotected path.
+    let started = Instant::now();
+    while call(&node, "/api/elsewhere", Some(&token)).await.0 != 403 {
+        assert!(started.elapsed() < Duration::from_secs(5), "the PEP never went live");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     assert_eq!(call(&node, "/api/profile/me", Some(&token)).await.0, 200);
     for _ in 0..3 {

@@ -18,8 +18,12 @@ fn conn() -> ConnInfo {
 fn snapshot(routes: serde_json::Value, services: serde_json::Value) -> Snapshot {
     let routes: Vec<Route> = serde_json::from_value(routes).unwrap();
     let services: Vec<Service> = serde_json::from_value(services).unwrap();
-    Snapshot::build(Configuration { version: 1, routes, services, ..Configuration::default() }, &Default::default())
-        .unwrap()
+    Snapshot::build(
+        Configuration { version: 1, routes, services, ..Configuration::default() },
+        &Default::default(),
+        &Default::default(),
+    )
+    .unwrap()
 }
 
 async fn call(gateway: &Gateway, uri: &str) -> (StatusCode, HeaderMap, String) {
@@ -95,7 +99,10 @@ async fn an_upstream_without_usable_targets_answers_503() {
     config.upstreams =
         serde_json::from_value(json!([{"id": "00000000-0000-4000-8000-0000000000cc", "name": "backend.internal"}]))
             .unwrap();
-    let gateway = Gateway::new(Snapshot::build(config, &Default::default()).unwrap(), GatewaySettings::default());
+    let gateway = Gateway::new(
+        Snapshot::build(config, &Default::default(), &Default::default()).unwrap(),
+        GatewaySettings::default(),
+    );
     let (status, _, body) = call(&gateway, "/").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body, r#"{"message":"failure to get a peer from the ring-balancer"}"#);
@@ -105,7 +112,12 @@ async fn an_upstream_without_usable_targets_answers_503() {
 fn install_replaces_the_serving_snapshot() {
     let gateway = Gateway::new(Snapshot::empty(), GatewaySettings::default());
     gateway.install(
-        Snapshot::build(Configuration { version: 7, ..Configuration::default() }, &Default::default()).unwrap(),
+        Snapshot::build(
+            Configuration { version: 7, ..Configuration::default() },
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap(),
     );
     assert_eq!(gateway.snapshot().config_version, 7);
 }

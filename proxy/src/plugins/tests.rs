@@ -107,7 +107,7 @@ fn acl_decides_on_consumer_groups_and_authenticated_groups() {
     let acls = ["gold", "beta"]
         .map(|group| AclGroup { consumer: crate::model::entities::Reference { id: CONSUMER }, group: group.into() });
     let configuration = Configuration { consumers: vec![consumer], acls: acls.to_vec(), ..Configuration::default() };
-    let snapshot = || Snapshot::build(configuration.clone(), &PluginServices::default()).unwrap();
+    let snapshot = || Snapshot::build(configuration.clone(), &PluginServices::default(), &Default::default()).unwrap();
     let allow_gold = acl::Acl::new(&json!({"allow": ["gold"], "hide_groups_header": false})).unwrap();
     let deny_beta = acl::Acl::new(&json!({"deny": ["beta"], "hide_groups_header": true})).unwrap();
 

@@ -11,6 +11,8 @@ use super::entities::{nested, top_level};
 pub enum Shape {
     /// A fixed endpoint with these methods.
     Fixed(&'static [&'static str]),
+    /// A `POST` that acts and answers 204 with no body.
+    Command,
     Collection(EntityKind),
     Entity(EntityKind),
     /// `/{parent}/{key}/{child collection}`.
@@ -33,6 +35,7 @@ impl Shape {
     pub fn methods(self) -> &'static [&'static str] {
         match self {
             Shape::Fixed(methods) => methods,
+            Shape::Command => &["POST"],
             Shape::Collection(_) | Shape::Nested { .. } => &["GET", "POST"],
             Shape::Entity(_) | Shape::NestedEntity { .. } => &["GET", "PUT", "PATCH", "DELETE"],
             Shape::Referenced { .. } => &["GET", "PUT", "PATCH"],
@@ -63,6 +66,16 @@ const FIXED: &[(&str, &[&str])] = &[
     ("/plugins/enabled", &["GET"]),
     ("/tags", &["GET"]),
     ("/tags/{tags}", &["GET"]),
+    ("/upstreams/{upstreams}/health", &["GET"]),
+    ("/upstreams/{upstreams}/targets/all", &["GET"]),
+];
+
+/// Endpoints that act and answer 204 with no body.
+const COMMANDS: &[&str] = &[
+    "/upstreams/{upstreams}/targets/{targets}/healthy",
+    "/upstreams/{upstreams}/targets/{targets}/unhealthy",
+    "/upstreams/{upstreams}/targets/{targets}/{address}/healthy",
+    "/upstreams/{upstreams}/targets/{targets}/{address}/unhealthy",
 ];
 
 /// Every endpoint, in Kong's `/endpoints` order (segment-wise, `/` before any other character).
@@ -70,6 +83,7 @@ pub fn catalogue() -> Vec<Endpoint> {
     let mut endpoints: Vec<Endpoint> = FIXED
         .iter()
         .map(|(template, methods)| Endpoint { template: template.to_string(), shape: Shape::Fixed(methods) })
+        .chain(COMMANDS.iter().map(|template| Endpoint { template: template.to_string(), shape: Shape::Command }))
         .collect();
     for kind in EntityKind::ALL.into_iter().filter(|k| top_level(k.as_str()).is_some()) {
         let collection = kind.as_str();
@@ -117,6 +131,8 @@ mod tests {
             "/certificates/{certificates}/snis",
             "/plugins/{plugins}/consumer",
             "/consumers/{consumers}/plugins",
+            "/upstreams/{upstreams}/health",
+            "/upstreams/{upstreams}/targets/{targets}/unhealthy",
         ] {
             assert!(templates.contains(&expected.to_string()), "{expected}");
         }

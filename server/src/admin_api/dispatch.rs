@@ -13,7 +13,7 @@ use proxy::model::entities::definition;
 
 use super::body::RawBody;
 use super::entities::{Entities, Parent, nested, top_level};
-use super::{AdminError, json, preflight};
+use super::{AdminError, health, json, preflight};
 use crate::node::Node;
 
 pub async fn collection(
@@ -55,6 +55,13 @@ pub async fn sub(
 ) -> Result<Response, AdminError> {
     let kind = top_level(&collection).ok_or(AdminError::NotFound)?;
     let entities = Entities { node };
+    if kind == EntityKind::Upstreams && sub == "health" {
+        return match method {
+            Method::GET | Method::HEAD => health::get(&entities, &key, &query).await,
+            Method::OPTIONS => Ok(preflight("GET, HEAD, OPTIONS")),
+            _ => Err(AdminError::MethodNotAllowed),
+        };
+    }
     if let Some((child, field)) = nested(kind, &sub) {
         let parent = entities.resolve(kind, None, &key).await?.ok_or(AdminError::NotFound)?;
         let parent = Parent { id: parent.id, field };
@@ -95,6 +102,7 @@ pub async fn nested_entity(
     State(node): State<Arc<Node>>,
     method: Method,
     headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
     Path((collection, key, sub, child_key)): Path<(String, String, String, String)>,
     bytes: Bytes,
 ) -> Result<Response, AdminError> {
@@ -102,7 +110,55 @@ pub async fn nested_entity(
     let (child, field) = nested(kind, &sub).ok_or(AdminError::NotFound)?;
     let entities = Entities { node };
     let parent = entities.resolve(kind, None, &key).await?.ok_or(AdminError::NotFound)?;
-    one(entities, child, Some(Parent { id: parent.id, field }), &child_key, method, &headers, bytes).await
+    let parent = Parent { id: parent.id, field };
+    // `/upstreams/{u}/targets/all`: the targets again, kept from Kong 2.x for its clients.
+    if child == EntityKind::Targets && child_key == "all" {
+        let path = format!("/{collection}/{key}/{sub}/all");
+        return match method {
+            Method::GET | Method::HEAD => entities.list(child, Some(parent), &query, &path).await,
+            Method::OPTIONS => Ok(preflight("GET, HEAD, OPTIONS")),
+            _ => Err(AdminError::MethodNotAllowed),
+        };
+    }
+    one(entities, child, Some(parent), &child_key, method, &headers, bytes).await
+}
+
+/// `/upstreams/{u}/targets/{t}/healthy|unhealthy`.
+pub async fn target_health(
+    State(node): State<Arc<Node>>,
+    method: Method,
+    Path((collection, key, sub, target, action)): Path<(String, String, String, String, String)>,
+) -> Result<Response, AdminError> {
+    set_health(node, method, [&collection, &sub, &action], &key, &target, None).await
+}
+
+/// `/upstreams/{u}/targets/{t}/{address}/healthy|unhealthy`.
+pub async fn address_health(
+    State(node): State<Arc<Node>>,
+    method: Method,
+    Path((collection, key, sub, target, address, action)): Path<(String, String, String, String, String, String)>,
+) -> Result<Response, AdminError> {
+    set_health(node, method, [&collection, &sub, &action], &key, &target, Some(&address)).await
+}
+
+async fn set_health(
+    node: Arc<Node>,
+    method: Method,
+    [collection, sub, action]: [&str; 3],
+    key: &str,
+    target: &str,
+    address: Option<&str>,
+) -> Result<Response, AdminError> {
+    let healthy = match (collection, sub, action) {
+        ("upstreams", "targets", "healthy") => true,
+        ("upstreams", "targets", "unhealthy") => false,
+        _ => return Err(AdminError::NotFound),
+    };
+    match method {
+        Method::POST => health::set(&Entities { node }, key, target, address, healthy).await,
+        Method::OPTIONS => Ok(preflight("OPTIONS, POST")),
+        _ => Err(AdminError::MethodNotAllowed),
+    }
 }
 
 async fn one(

@@ -52,6 +52,23 @@ pub struct Entities {
     pub node: Arc<Node>,
 }
 
+/// One page of stored entities, and the link to the next one when there is more.
+pub struct Page {
+    pub rows: Vec<StoredEntity>,
+    /// The `next` link and the `offset` token.
+    pub next: Option<(String, String)>,
+}
+
+impl Page {
+    /// Sets a listing body's `next` and `offset` as Kong does (`offset` only when there is more).
+    pub fn link(&self, body: &mut Value) {
+        if let Some((next, offset)) = &self.next {
+            body["next"] = json!(next);
+            body["offset"] = json!(offset);
+        }
+    }
+}
+
 impl Entities {
     pub async fn list(
         &self,
@@ -69,22 +86,37 @@ impl Entities {
             }
             return Ok(json(StatusCode::OK, &json!({"data": data, "next": null})));
         }
-        let page = PageQuery::parse(query, parent.is_none())?;
-        let filter = ListFilter { parent: parent.map(|p| (p.field.to_string(), p.id)), tags: page.tag_filter() };
-        let mut rows = store.page(kind, &filter, page.after_id()?, page.size + 1).await?;
-        let more = rows.len() > page.size as usize;
-        rows.truncate(page.size as usize);
-        let mut data = Vec::with_capacity(rows.len());
-        for entity in &rows {
+        let page = self.page(kind, parent, query, path).await?;
+        let mut data = Vec::with_capacity(page.rows.len());
+        for entity in &page.rows {
             data.push(self.render(entity).await?);
         }
         let mut body = json!({"data": data, "next": null});
-        if let (true, Some(last)) = (more, rows.last()) {
-            let token = encode_offset(&[json!(last.id)]);
-            body["next"] = json!(page.next_link(path, &token));
-            body["offset"] = json!(token);
-        }
+        page.link(&mut body);
         Ok(json(StatusCode::OK, &body))
+    }
+
+    /// One page of a listing as the query asks for it; `path` is what its `next` link points at.
+    pub async fn page(
+        &self,
+        kind: EntityKind,
+        parent: Option<Parent>,
+        query: &HashMap<String, String>,
+        path: &str,
+    ) -> Result<Page, AdminError> {
+        let page = PageQuery::parse(query, parent.is_none())?;
+        let filter = ListFilter { parent: parent.map(|p| (p.field.to_string(), p.id)), tags: page.tag_filter() };
+        let mut rows = self.node.store.page(kind, &filter, page.after_id()?, page.size + 1).await?;
+        let more = rows.len() > page.size as usize;
+        rows.truncate(page.size as usize);
+        let next = match (more, rows.last()) {
+            (true, Some(last)) => {
+                let token = encode_offset(&[json!(last.id)]);
+                Some((page.next_link(path, &token), token))
+            }
+            _ => None,
+        };
+        Ok(Page { rows, next })
     }
 
     pub async fn create(

@@ -9,6 +9,7 @@ mod dispatch;
 mod entities;
 mod error;
 mod form;
+mod health;
 mod node_info;
 mod openapi;
 mod pagination;
@@ -58,6 +59,8 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/{collection}/{key}", any(dispatch::entity))
         .route("/{collection}/{key}/{sub}", any(dispatch::sub))
         .route("/{collection}/{key}/{sub}/{child}", any(dispatch::nested_entity))
+        .route("/{collection}/{key}/{sub}/{child}/{action}", any(dispatch::target_health))
+        .route("/{collection}/{key}/{sub}/{child}/{address}/{action}", any(dispatch::address_health))
         .fallback(|| async { AdminError::NotFound })
         .method_not_allowed_fallback(|| async { AdminError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(node.clone(), kong_headers))

@@ -95,6 +95,7 @@ fn operation(shape: Shape, method: &str, template: &str) -> Value {
                 _ => (format!("Delete one of {kind}"), None, "204", None, false),
             }
         }
+        (Shape::Command, m) => (format!("{m} {template}"), None, "204", None, false),
         (Shape::Fixed(_), m) => {
             (format!("{m} {template}"), (m == "POST").then(|| reference("Any")), "200", Some(reference("Any")), false)
         }

@@ -1,5 +1,6 @@
 //! A real HTTP upstream on loopback that answers with what it received, as JSON:
 //! `{"method", "path", "query", "headers": {name: value}, "body", "server"}`. `?sleep_ms=N` delays the answer.
+//! [`Switchable`] is one that a test can stop and start again.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -12,18 +13,59 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 pub async fn start() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |request| echo(request, addr));
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
+    tokio::spawn(serve(listener, addr));
     addr
+}
+
+/// An echo upstream that can really go away (its listener and every open connection, so pooled keep-alive
+/// connections die too) and come back on the same port.
+pub struct Switchable {
+    pub addr: SocketAddr,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Switchable {
+    pub async fn start() -> Switchable {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        Switchable { addr, task: Some(tokio::spawn(serve(listener, addr))) }
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        self.task = Some(tokio::spawn(serve(listener, self.addr)));
+    }
+}
+
+impl Drop for Switchable {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Accepts connections until aborted; aborting drops the set, which aborts every connection task.
+async fn serve(listener: tokio::net::TcpListener, addr: SocketAddr) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { return };
+        connections.spawn(async move {
+            let service = hyper::service::service_fn(move |request| echo(request, addr));
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+        while connections.try_join_next().is_some() {}
+    }
 }
 
 async fn echo(request: Request<Incoming>, server: SocketAddr) -> Result<Response<Full<Bytes>>, Infallible> {

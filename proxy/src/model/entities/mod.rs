@@ -3,6 +3,7 @@
 
 pub mod certificate;
 pub mod consumer;
+pub mod healthchecks;
 pub mod plugin;
 pub mod route;
 pub mod service;

@@ -8,21 +8,51 @@ use crate::model::EntityKind;
 use crate::model::schema::{Check, EntityCheck, Field, Schema};
 use crate::model::typedefs::{self, one_of};
 
+pub use super::healthchecks::Healthchecks;
+
 const MAX_COUNTER: i64 = 2_147_483_648;
 
-/// A validated upstream, typed for the engine.
+/// A validated upstream, typed for the engine. Defaults are Kong's, for documents that omit a field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Upstream {
     pub id: Uuid,
     pub name: String,
     #[serde(default = "round_robin")]
     pub algorithm: String,
+    #[serde(default = "none")]
+    pub hash_on: String,
+    #[serde(default = "none")]
+    pub hash_fallback: String,
+    #[serde(default)]
+    pub hash_on_header: Option<String>,
+    #[serde(default)]
+    pub hash_fallback_header: Option<String>,
+    #[serde(default)]
+    pub hash_on_cookie: Option<String>,
+    #[serde(default = "root_path")]
+    pub hash_on_cookie_path: String,
+    #[serde(default = "default_slots")]
+    pub slots: u32,
+    #[serde(default)]
+    pub healthchecks: Healthchecks,
     #[serde(default)]
     pub host_header: Option<String>,
 }
 
 fn round_robin() -> String {
     "round-robin".into()
+}
+
+fn none() -> String {
+    "none".into()
+}
+
+fn root_path() -> String {
+    "/".into()
+}
+
+fn default_slots() -> u32 {
+    10_000
 }
 
 fn statuses(name: &'static str, default: Value) -> Field {

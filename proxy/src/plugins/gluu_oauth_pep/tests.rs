@@ -29,7 +29,7 @@ fn protect(rules: &[(&str, Value, Value)]) -> Value {
 
 fn request(method: &str, path: &str) -> RequestCtx {
     let (parts, ()) = http::Request::builder().method(method).uri(path).body(()).unwrap().into_parts();
-    let snapshot = Snapshot::build(Configuration::default(), &PluginServices::default()).unwrap();
+    let snapshot = Snapshot::build(Configuration::default(), &PluginServices::default(), &Default::default()).unwrap();
     RequestCtx::new(
         parts,
         crate::errors::full(bytes::Bytes::new()),
