@@ -30,7 +30,6 @@ use tokio::task::JoinSet;
 use crate::config::{Config, ConfigError};
 use crate::node::Node;
 use crate::oxd_api::CallerAllowList;
-use crate::secrets::SecretBox;
 use crate::store::{DatabaseSites, Store, StoreError};
 use crate::{admin_api, admin_gui, oxd_api};
 
@@ -159,9 +158,7 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
     let options =
         ServeOptions { shutdown_grace: Duration::from_secs(config.shutdown_timeout), ..ServeOptions::default() };
 
-    let secrets = SecretBox::load_or_create(&config.secrets_key_path())
-        .map(Arc::new)
-        .map_err(|m| StartError::Config(ConfigError::Invalid(m)))?;
+    let secrets = store.secrets().expect("a store opened from the configuration has the secrets key");
     let oxd_settings = OxdSettings { trust_all_certs: config.oxd_trust_all_certs, ..OxdSettings::default() };
     let oxd = Oxd::new(oxd_settings, Arc::new(DatabaseSites::new(store.clone(), secrets)))
         .map(Arc::new)

@@ -48,6 +48,10 @@ impl SecretBox {
         Ok(SecretBox::from_key(&key))
     }
 
+    pub fn is_sealed(text: &str) -> bool {
+        text.starts_with(SEALED)
+    }
+
     pub fn seal(&self, plain: &str) -> String {
         let mut nonce = [0u8; NONCE_LEN];
         self.rng.fill(&mut nonce).expect("the system random generator works");

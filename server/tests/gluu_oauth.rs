@@ -303,3 +303,66 @@ async fn the_pep_enforces_scope_expressions_per_path_and_method_on_every_request
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A JWT with its payload replaced (signature kept) or with `alg: none`.
+fn forged(token: &str, alg_none: bool) -> String {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut payload: Value = serde_json::from_slice(&engine.decode(parts[1]).unwrap()).unwrap();
+    payload["scope"] = json!("openid email admin");
+    let payload = engine.encode(payload.to_string());
+    if alg_none {
+        format!("{}.{payload}.", engine.encode(r#"{"alg":"none","typ":"JWT"}"#))
+    } else {
+        format!("{}.{payload}.{}", parts[0], parts[2])
+    }
+}
+
+#[tokio::test]
+async fn jwt_access_tokens_are_verified_locally_with_the_ops_keys() {
+    for es256 in [false, true] {
+        let flags: &[&str] = if es256 { &["--jwt-access-tokens", "--es256"] } else { &["--jwt-access-tokens"] };
+        let op = Op::start(flags);
+        let upstream = echo::start().await;
+        let (node, _dir) = Gatehouse::start(&[]);
+        let client = register(&node, &op).await;
+        let token = client_token(&node, &op, &client).await;
+        assert_eq!(token.split('.').count(), 3, "the OP issues JWT access tokens");
+        admin(&node, reqwest::Method::PUT, "/consumers/app", json!({"custom_id": client.client_id})).await;
+        admin(&node, reqwest::Method::PUT, "/services/api", json!({"url": format!("http://{upstream}")})).await;
+        for (name, audience) in [("jwt", json!(null)), ("aud", json!(["urn:somewhere-else"]))] {
+            admin(
+                &node,
+                reqwest::Method::PUT,
+                &format!("/routes/{name}"),
+                json!({"paths": [format!("/{name}")], "service": {"name": "api"}}),
+            )
+            .await;
+            admin(
+                &node,
+                reqwest::Method::POST,
+                &format!("/routes/{name}/plugins"),
+                json!({"name": "gluu-oauth-auth",
+                "config": plugin_config(&node, &op, &client, json!({"jwt_audience": audience}))}),
+            )
+            .await;
+        }
+        until(&node, "/jwt", 401).await;
+        until(&node, "/aud", 401).await;
+
+        let before = op.stats().await;
+        let (status, echoed) = call(&node, "/jwt", Some(&token)).await;
+        assert_eq!(status, 200, "{echoed}");
+        assert_eq!(echoed["headers"]["x-oauth-client-id"], client.client_id.as_str());
+        let after = op.stats().await;
+        assert_eq!(after["introspection"], before["introspection"], "no introspection for a JWT");
+
+        let (status, body) = call(&node, "/jwt", Some(&forged(&token, false))).await;
+        assert_eq!((status, body), (401, json!({"message": "JWT is not verified, reason: signature mismatch"})));
+        let (status, body) = call(&node, "/jwt", Some(&forged(&token, true))).await;
+        assert_eq!((status, body), (401, json!({"message": "Bad JWT"})));
+        let (status, body) = call(&node, "/aud", Some(&token)).await;
+        assert_eq!((status, body), (401, json!({"message": "JWT is not verified, reason: audience mismatch"})));
+    }
+}

@@ -136,7 +136,7 @@ impl Store {
         };
         let mut doc = entity.doc.clone();
         stamp(&mut doc, entity.kind, created_at, now, previous_doc.as_deref());
-        let text = doc.to_string();
+        let text = self.stored_text(entity.kind, &doc);
         if existing.is_some() {
             sqlx::query("UPDATE entities SET updated_at = $3, doc = $4 WHERE kind = $1 AND id = $2")
                 .bind(kind)

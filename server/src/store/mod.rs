@@ -8,6 +8,7 @@
 //! subscribes to.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use proxy::model::EntityKind;
@@ -17,6 +18,7 @@ use tokio::sync::{Mutex, watch};
 use uuid::Uuid;
 
 use crate::config::{Config, Database};
+use crate::secrets::SecretBox;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -36,6 +38,8 @@ pub enum StoreError {
     ReferencedBy { kind: EntityKind, referencing: EntityKind },
     #[error("the stored {kind} '{id}' is not valid JSON: {source}")]
     Corrupt { kind: EntityKind, id: String, source: serde_json::Error },
+    #[error("{0}")]
+    Secrets(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -79,11 +83,30 @@ pub struct Store {
     /// read transaction upgrades to a write. PostgreSQL does its own row locking and skips this.
     sqlite_writer: Mutex<()>,
     version: watch::Sender<i64>,
+    /// Seals plugin secret fields at rest; `None` stores them as given (tests, tools without a prefix).
+    secrets: Option<Arc<SecretBox>>,
 }
 
 impl Store {
     /// Opens the database the configuration names and applies pending migrations.
+    /// Opens the database the configuration names, with the node's secrets key, and applies pending
+    /// migrations.
     pub async fn open(config: &Config) -> Result<Store> {
+        let secrets = SecretBox::load_or_create(&config.secrets_key_path()).map_err(StoreError::Secrets)?;
+        Ok(Store::open_database(config).await?.with_secrets(Arc::new(secrets)))
+    }
+
+    /// The store's key for secrets at rest (shared with the oxd module's sites).
+    pub fn secrets(&self) -> Option<Arc<SecretBox>> {
+        self.secrets.clone()
+    }
+
+    pub fn with_secrets(mut self, secrets: Arc<SecretBox>) -> Store {
+        self.secrets = Some(secrets);
+        self
+    }
+
+    async fn open_database(config: &Config) -> Result<Store> {
         match config.database {
             Database::Sqlite => Store::open_sqlite(&config.sqlite_file()).await,
             Database::Postgres => {
@@ -138,7 +161,7 @@ impl Store {
             Database::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
         let current = current_version(&pool).await?;
-        Ok(Store { pool, database, sqlite_writer: Mutex::new(()), version: watch::channel(current).0 })
+        Ok(Store { pool, database, sqlite_writer: Mutex::new(()), version: watch::channel(current).0, secrets: None })
     }
 
     pub fn database(&self) -> Database {
@@ -191,17 +214,54 @@ pub(crate) async fn bump_version(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> R
     Ok(row.try_get("version")?)
 }
 
-pub(crate) fn entity_from_row(kind: EntityKind, row: &sqlx::any::AnyRow) -> Result<StoredEntity> {
-    let id: String = row.try_get("id")?;
-    let doc: String = row.try_get("doc")?;
-    let corrupt = |source| StoreError::Corrupt { kind, id: id.clone(), source };
-    Ok(StoredEntity {
-        kind,
-        id: Uuid::parse_str(&id).map_err(|e| corrupt(serde_json::Error::io(std::io::Error::other(e))))?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        doc: serde_json::from_str(&doc).map_err(corrupt)?,
-    })
+impl Store {
+    pub(crate) fn entity_from_row(&self, kind: EntityKind, row: &sqlx::any::AnyRow) -> Result<StoredEntity> {
+        let id: String = row.try_get("id")?;
+        let doc: String = row.try_get("doc")?;
+        let corrupt = |source| StoreError::Corrupt { kind, id: id.clone(), source };
+        let mut doc: serde_json::Value = serde_json::from_str(&doc).map_err(corrupt)?;
+        self.reveal_secrets(kind, &mut doc).map_err(|e| StoreError::Secrets(format!("{kind} {id}: {e}")))?;
+        Ok(StoredEntity {
+            kind,
+            id: Uuid::parse_str(&id).map_err(|e| corrupt(serde_json::Error::io(std::io::Error::other(e))))?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            doc,
+        })
+    }
+
+    /// The text stored for `doc`: plugin secret fields sealed.
+    pub(crate) fn stored_text(&self, kind: EntityKind, doc: &serde_json::Value) -> String {
+        let Some(secrets) = &self.secrets else { return doc.to_string() };
+        let mut doc = doc.clone();
+        for field in secret_fields(kind, &doc) {
+            if let Some(serde_json::Value::String(plain)) = doc["config"].get_mut(field) {
+                *plain = secrets.seal(plain);
+            }
+        }
+        doc.to_string()
+    }
+
+    fn reveal_secrets(&self, kind: EntityKind, doc: &mut serde_json::Value) -> std::result::Result<(), String> {
+        let fields = secret_fields(kind, doc);
+        for field in fields {
+            if let Some(serde_json::Value::String(sealed)) = doc["config"].get_mut(field)
+                && SecretBox::is_sealed(sealed)
+            {
+                let secrets = self.secrets.as_ref().ok_or("a sealed secret and no secrets key")?;
+                *sealed = secrets.open(sealed)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The secret config fields of a plugin document.
+fn secret_fields(kind: EntityKind, doc: &serde_json::Value) -> &'static [&'static str] {
+    if kind != EntityKind::Plugins {
+        return &[];
+    }
+    doc["name"].as_str().and_then(proxy::model::plugins::find).map_or(&[], |def| def.secret_fields)
 }
 
 pub(crate) fn on_unique(error: sqlx::Error, violation: impl FnOnce() -> StoreError) -> StoreError {

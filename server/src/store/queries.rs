@@ -4,7 +4,7 @@ use proxy::model::EntityKind;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{Result, Store, StoredEntity, entity_from_row};
+use super::{Result, Store, StoredEntity};
 
 /// Which entities of a kind a page holds.
 #[derive(Debug, Clone, Default)]
@@ -39,7 +39,7 @@ impl Store {
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| entity_from_row(kind, &row)).transpose()
+        row.map(|row| self.entity_from_row(kind, &row)).transpose()
     }
 
     /// The entity of `kind` whose unique key `name` is `value` (a service by name, a consumer by username...).
@@ -53,7 +53,7 @@ impl Store {
         .bind(value)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| entity_from_row(kind, &row)).transpose()
+        row.map(|row| self.entity_from_row(kind, &row)).transpose()
     }
 
     /// Up to `size` entities of `kind` matching `filter` with ids after `after`, in id order.
@@ -103,7 +103,7 @@ impl Store {
             query = query.bind(bind);
         }
         let rows = query.fetch_all(&self.pool).await?;
-        rows.iter().map(|row| entity_from_row(kind, row)).collect()
+        rows.iter().map(|row| self.entity_from_row(kind, row)).collect()
     }
 
     /// Every entity of `kind` (for exports and snapshots).

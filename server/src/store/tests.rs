@@ -4,6 +4,7 @@
 //! sets it). Each test gets a database of its own so tests run in parallel.
 
 use super::*;
+use crate::secrets::SecretBox;
 use serde_json::json;
 
 fn consumer(username: &str, tags: &[&str]) -> NewEntity {
@@ -232,6 +233,28 @@ async fn a_batch_lands_whole_or_not_at_all(store: Store) {
     assert!(store.get(EntityKind::Routes, route.id).await.unwrap().is_some(), "a batch sees its own earlier writes");
 }
 
+async fn plugin_secret_fields_are_sealed_at_rest_and_read_back_plain(store: Store) {
+    let store = store.with_secrets(Arc::new(SecretBox::from_key(&[9; 32])));
+    let id = Uuid::new_v4();
+    let doc = json!({"id": id, "name": "rate-limiting", "config": {"minute": 1, "redis_password": "hunter2"}});
+    let plugin = NewEntity { kind: EntityKind::Plugins, id, doc, unique_keys: vec![], tags: vec![], refs: vec![] };
+    store.insert(&plugin).await.unwrap();
+    let stored: String = sqlx::query("SELECT doc FROM entities WHERE kind = 'plugins' AND id = $1")
+        .bind(id.to_string())
+        .fetch_one(&store.pool)
+        .await
+        .unwrap()
+        .try_get("doc")
+        .unwrap();
+    assert!(!stored.contains("hunter2") && stored.contains("sealed:v1:"), "{stored}");
+    assert_eq!(store.get(EntityKind::Plugins, id).await.unwrap().unwrap().doc["config"]["redis_password"], "hunter2");
+    assert_eq!(store.all(EntityKind::Plugins).await.unwrap()[0].doc["config"]["minute"], 1);
+    // Without the key the sealed value cannot be read, and the error says so instead of leaking it.
+    let keyless = Store { secrets: None, ..store };
+    let error = keyless.get(EntityKind::Plugins, id).await.unwrap_err().to_string();
+    assert!(error.contains("no secrets key"), "{error}");
+}
+
 async fn sqlite_store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     (Store::open_sqlite(&dir.path().join("gatehouse.db")).await.unwrap(), dir)
@@ -284,6 +307,7 @@ on_both_backends!(
     pages_filter_by_parent_and_by_tags,
     upsert_replaces_and_keeps_created_at_and_update_needs_an_entity,
     a_batch_lands_whole_or_not_at_all,
+    plugin_secret_fields_are_sealed_at_rest_and_read_back_plain,
 );
 
 #[tokio::test]

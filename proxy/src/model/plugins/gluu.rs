@@ -7,6 +7,9 @@ use crate::model::gluu::ProtectionDocument;
 use crate::model::schema::{Check, Field};
 use crate::model::typedefs;
 
+/// The OP client secret of the plugin's site: sealed at rest.
+pub const SECRET_FIELDS: &[&str] = &["client_secret"];
+
 /// Gluu plugins declare `consumer = no_consumer`.
 pub const FORBIDDEN_SCOPES: &[&str] = &["consumer"];
 

@@ -38,5 +38,9 @@ pub fn definition() -> PluginDef {
         custom_headers(),
         Field::array("jwt_audience", Field::string("")),
     ]);
-    PluginDef { forbidden_scopes: FORBIDDEN_SCOPES, ..PluginDef::new("gluu-oauth-auth", 999, fields) }
+    PluginDef {
+        forbidden_scopes: FORBIDDEN_SCOPES,
+        secret_fields: super::gluu::SECRET_FIELDS,
+        ..PluginDef::new("gluu-oauth-auth", 999, fields)
+    }
 }

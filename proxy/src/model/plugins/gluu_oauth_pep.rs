@@ -12,5 +12,9 @@ pub fn definition() -> PluginDef {
         Field::boolean("deny_by_default").default(json!(true)),
         gluu::protection_document("oauth_scope_expression"),
     ]);
-    PluginDef { forbidden_scopes: gluu::FORBIDDEN_SCOPES, ..PluginDef::new("gluu-oauth-pep", 996, fields) }
+    PluginDef {
+        forbidden_scopes: gluu::FORBIDDEN_SCOPES,
+        secret_fields: gluu::SECRET_FIELDS,
+        ..PluginDef::new("gluu-oauth-pep", 996, fields)
+    }
 }

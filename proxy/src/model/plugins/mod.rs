@@ -27,13 +27,23 @@ pub struct PluginDef {
     pub checks: Vec<EntityCheck>,
     /// Scopes this plugin may not be attached to (`consumer`, `route`, `service`).
     pub forbidden_scopes: &'static [&'static str],
+    /// Config fields holding secrets (client secrets, passwords): stored sealed, never logged.
+    pub secret_fields: &'static [&'static str],
     /// Rewrites deprecated config aliases (`whitelist` → `allow`) before validation; aliases are never stored.
     pub shorthands: Option<fn(&mut Map<String, Value>)>,
 }
 
 impl PluginDef {
     fn new(name: &'static str, priority: i32, config: Vec<Field>) -> PluginDef {
-        PluginDef { name, priority, config, checks: Vec::new(), forbidden_scopes: &[], shorthands: None }
+        PluginDef {
+            name,
+            priority,
+            config,
+            checks: Vec::new(),
+            forbidden_scopes: &[],
+            secret_fields: &[],
+            shorthands: None,
+        }
     }
 }
 

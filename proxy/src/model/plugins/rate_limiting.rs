@@ -36,7 +36,11 @@ pub fn definition() -> PluginDef {
         Field::integer("redis_database").default(json!(0)),
         Field::boolean("hide_client_headers").required().default(json!(false)),
     ]);
-    PluginDef { checks: vec![EntityCheck::Custom(checks)], ..PluginDef::new("rate-limiting", 901, fields) }
+    PluginDef {
+        checks: vec![EntityCheck::Custom(checks)],
+        secret_fields: &["redis_password"],
+        ..PluginDef::new("rate-limiting", 901, fields)
+    }
 }
 
 fn checks(plugin: &Map<String, Value>) -> Vec<(String, String)> {
