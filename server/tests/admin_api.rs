@@ -356,6 +356,9 @@ async fn schemas_validation_and_the_catalogue(api: Api) {
         "decK probes credential collections"
     );
     assert_eq!(api.call("POST", "/status", None).await.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(api.call("DELETE", "/cache", None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(api.call("DELETE", "/cache/some-key", None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(api.call("GET", "/cache/some-key", None).await.status, StatusCode::NOT_FOUND);
     let preflight = api.call("OPTIONS", "/services", None).await;
     assert_eq!(preflight.status, StatusCode::NO_CONTENT);
     assert_eq!(preflight.headers["access-control-allow-origin"], "*");

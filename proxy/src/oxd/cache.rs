@@ -71,6 +71,11 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
     pub fn remove(&self, key: &K) {
         self.slots.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
     }
+
+    /// Forgets every entry (fetches in progress finish for their waiters, then are not kept).
+    pub fn clear(&self) {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
 }
 
 #[cfg(test)]

@@ -219,6 +219,13 @@ impl Oxd {
         })
     }
 
+    /// Forgets cached discovery documents, JWKS and client tokens (the Admin API's `DELETE /cache`).
+    pub fn purge_caches(&self) {
+        self.discoveries.clear();
+        self.jwks.clear();
+        self.tokens.clear();
+    }
+
     pub fn sites(&self) -> &Arc<dyn SiteStore> {
         &self.sites
     }

@@ -54,6 +54,8 @@ const FIXED: &[(&str, &[&str])] = &[
     ("/status", &["GET"]),
     ("/status/ready", &["GET"]),
     ("/gluu-metrics", &["GET"]),
+    ("/cache", &["DELETE"]),
+    ("/cache/{key}", &["GET", "DELETE"]),
     ("/workspaces", &["GET"]),
     ("/workspaces/{workspaces}", &["GET"]),
     ("/endpoints", &["GET"]),

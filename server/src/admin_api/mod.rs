@@ -24,7 +24,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post};
 use tower_http::normalize_path::NormalizePath;
 
 pub use entities::Entities;
@@ -53,6 +53,8 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/plugins/enabled", get(schemas::enabled_plugins))
         .route("/config", get(declarative_config::get).post(declarative_config::post))
         .route("/gluu-metrics", get(gluu_metrics))
+        .route("/cache", delete(purge_cache))
+        .route("/cache/{key}", get(cached).delete(purge_cache))
         .route("/tags", get(tags::all))
         .route("/tags/{tag}", get(tags::one))
         .route("/{collection}", any(dispatch::collection))
@@ -68,6 +70,22 @@ pub fn router(node: Arc<Node>) -> Router {
 }
 
 /// The route templates this API serves, from the catalogue.
+/// `DELETE /cache[/{key}]`: forgets token validations, OP discovery documents, JWKS and client tokens, so a
+/// revoked token or a rotated OP key takes effect at once. (Gatehouse has no per-entity cache to purge by key:
+/// the configuration snapshot is rebuilt on every change; a key purges everything.)
+async fn purge_cache(State(node): State<Arc<Node>>) -> StatusCode {
+    node.plugin_services.token_cache.clear();
+    if let Some(oxd) = &node.oxd {
+        oxd.purge_caches();
+    }
+    StatusCode::NO_CONTENT
+}
+
+/// `GET /cache/{key}`: nothing is cached by entity key (see [`purge_cache`]).
+async fn cached() -> Response {
+    (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"message": "Not found"}))).into_response()
+}
+
 /// `GET /gluu-metrics`: the Prometheus text of gluu-metrics (`gluu-plugins.md` §12).
 async fn gluu_metrics(State(node): State<Arc<Node>>) -> Response {
     let mut response = node.plugin_services.metrics.render().into_response();
