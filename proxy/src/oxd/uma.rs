@@ -47,6 +47,7 @@ pub struct UmaResource {
 }
 
 /// One condition of a resource document, validated and ready to register.
+#[derive(Debug)]
 struct Registration {
     path: String,
     http_methods: Vec<String>,
