@@ -30,7 +30,7 @@ use tokio::task::JoinSet;
 use crate::config::{Config, ConfigError};
 use crate::node::Node;
 use crate::oxd_api::CallerAllowList;
-use crate::store::{DatabaseSites, Store, StoreError};
+use crate::store::{DatabaseExpiring, DatabaseSites, Store, StoreError};
 use crate::{admin_api, admin_gui, oxd_api};
 
 #[derive(Debug, thiserror::Error)]
@@ -160,7 +160,8 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
 
     let secrets = store.secrets().expect("a store opened from the configuration has the secrets key");
     let oxd_settings = OxdSettings { trust_all_certs: config.oxd_trust_all_certs, ..OxdSettings::default() };
-    let oxd = Oxd::new(oxd_settings, Arc::new(DatabaseSites::new(store.clone(), secrets)))
+    let sites = Arc::new(DatabaseSites::new(store.clone(), secrets.clone()));
+    let oxd = Oxd::new(oxd_settings, sites, Arc::new(DatabaseExpiring::new(store.clone(), secrets)))
         .map(Arc::new)
         .map_err(|m| StartError::Config(ConfigError::Invalid(m)))?;
     let mut node = Node::new(config, store.clone());

@@ -282,7 +282,12 @@ async fn request_transformer_rewrites_uri_method_headers_query_and_body_in_kongs
         "add": {"headers": ["x-from:$(query_params.src)", "host:not-added.test"], "querystring": ["added:yes"], "body": ["added:1"]},
         "append": {"headers": ["x-mode:appended"], "body": ["tags:b"]}
     }})).await;
-    until(&node, "/orders/7", 200).await;
+    // Live once the plugin rewrites the path (the route alone answers 200 earlier).
+    let started = Instant::now();
+    while !get(&node, "/orders/7", &[]).await.2.contains("\"path\":\"/v2/orders/7\"") {
+        assert!(started.elapsed() < Duration::from_secs(5), "request-transformer never went live");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let response = reqwest::Client::new()
         .post(format!("http://{}/orders/42?drop=1&q=find&src=web", node.proxy_http))
         .header("x-secret", "s")
@@ -295,7 +300,7 @@ async fn request_transformer_rewrites_uri_method_headers_query_and_body_in_kongs
         .unwrap();
     assert_eq!(response.status(), 200);
     let echoed: Value = response.json().await.unwrap();
-    assert_eq!(echoed["method"], "PUT");
+    assert_eq!(echoed["method"], "PUT", "{echoed}");
     assert_eq!(echoed["path"], "/v2/orders/42");
     let query: Vec<&str> = echoed["query"].as_str().unwrap().split('&').collect();
     assert_eq!(query, ["query=find", "src=web", "added=yes"]);

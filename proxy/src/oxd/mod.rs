@@ -7,9 +7,13 @@
 //! Outbound TLS is verified unless `trust_all_certs` is set.
 
 pub(crate) mod cache;
+mod code_flow;
 pub mod error;
+pub mod expiring;
+pub mod id_token;
 pub mod jwt;
 pub mod site;
+pub mod uma;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -20,7 +24,9 @@ use serde_json::{Map, Value, json};
 
 use cache::Cache;
 pub use error::OxdError;
+pub use expiring::{ExpiringKind, ExpiringStore, MemoryExpiring};
 pub use site::{MemorySites, Site, SiteStore};
+pub use uma::{CachedRpt, UmaResource};
 
 /// How the module authenticates to the OP's introspection endpoint (`oxd.md` §2.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +52,10 @@ pub struct OxdSettings {
     pub jwks_ttl: Duration,
     /// Client tokens are renewed this long before they expire.
     pub token_margin: Duration,
+    /// How long a code flow's `state` and `nonce` wait for the code (`state_expiration_in_minutes`).
+    pub state_ttl: Duration,
+    /// PKCE S256 when the OP's discovery lists it (`pkce = auto`); `false` is `pkce = off`.
+    pub pkce: bool,
 }
 
 impl Default for OxdSettings {
@@ -59,6 +69,8 @@ impl Default for OxdSettings {
             discovery_ttl: Duration::from_secs(3600),
             jwks_ttl: Duration::from_secs(600),
             token_margin: Duration::from_secs(5),
+            state_ttl: Duration::from_secs(300),
+            pkce: true,
         }
     }
 }
@@ -115,7 +127,9 @@ pub struct Oxd {
     http: reqwest::Client,
     settings: OxdSettings,
     sites: Arc<dyn SiteStore>,
+    expiring: Arc<dyn ExpiringStore>,
     discoveries: Cache<String, Arc<Discovery>>,
+    uma_discoveries: Cache<String, Arc<uma::UmaDiscovery>>,
     tokens: Cache<(String, String, String), ClientToken>,
     jwks: Cache<String, Arc<jwt::Jwks>>,
     /// When each issuer's JWKS was last refreshed for an unknown `kid` (at most once per 10 s).
@@ -131,6 +145,17 @@ fn basic_auth(client_id: &str, client_secret: &str) -> String {
     let encode = |text: &str| form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
     let pair = format!("{}:{}", encode(client_id), encode(client_secret));
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+}
+
+/// A fresh unguessable value (256 bits, base64url) for `state`, `nonce` and PKCE verifiers.
+fn random_token() -> String {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 32];
+    if ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
+        // The OS random source failing is not recoverable; a UUID v4 still comes from a CSPRNG.
+        return uuid::Uuid::new_v4().simple().to_string();
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 fn strings(value: Option<&Value>) -> Vec<String> {
@@ -185,6 +210,8 @@ const METADATA: &[(&str, &str)] = &[
     ("software_statement", "software_statement"),
     ("ui_locales", "ui_locales_supported"),
     ("claims_locales", "claims_locales_supported"),
+    // oxAuth's metadata for UMA claims gathering; OPs that do not know it drop it.
+    ("claims_redirect_uri", "claims_redirect_uri"),
 ];
 
 /// What a registration answer carries besides metadata; never sent back in an RFC 7592 PUT.
@@ -197,7 +224,11 @@ const REGISTRATION_OUTPUT: [&str; 5] = [
 ];
 
 impl Oxd {
-    pub fn new(settings: OxdSettings, sites: Arc<dyn SiteStore>) -> Result<Oxd, String> {
+    pub fn new(
+        settings: OxdSettings,
+        sites: Arc<dyn SiteStore>,
+        expiring: Arc<dyn ExpiringStore>,
+    ) -> Result<Oxd, String> {
         if settings.trust_all_certs {
             tracing::warn!("trust_all_certs is set: the oxd module does not verify the OP's TLS certificates");
         }
@@ -212,7 +243,9 @@ impl Oxd {
             http,
             settings,
             sites,
+            expiring,
             discoveries: Cache::new(256),
+            uma_discoveries: Cache::new(256),
             tokens: Cache::new(10_000),
             jwks: Cache::new(256),
             forced_refresh: Default::default(),
@@ -347,7 +380,7 @@ impl Oxd {
             client_secret_expires_at: None,
             client_name: metadata.get("client_name").and_then(Value::as_str).map(str::to_string),
             metadata,
-            uma_protected_resources: Vec::new(),
+            ..Site::default()
         };
         if let (Some(id), Some(secret)) = (client_id, client_secret) {
             // Given credentials: no registration (a later update-site has no client URI to call).
@@ -551,11 +584,14 @@ impl Oxd {
             .post(&discovery.token_endpoint)
             .header(reqwest::header::AUTHORIZATION, basic_auth(client_id, client_secret))
             .form(&form);
-        let (_, answer) = self.send_json(request).await?;
-        let access_token = answer["access_token"]
-            .as_str()
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| OxdError::code(500, "no_access_token", "access_token is not returned by the OP."))?;
+        self.client_token_from(self.send_json(request).await?.1)
+    }
+
+    /// A token endpoint answer read as a client token (`500 no_access_token` without one).
+    fn client_token_from(&self, answer: Value) -> Result<ClientToken, OxdError> {
+        let access_token = answer["access_token"].as_str().filter(|t| !t.is_empty()).ok_or_else(|| {
+            OxdError::code(500, "no_access_token", "access_token is not returned by OP. Please check OP configuration.")
+        })?;
         Ok(ClientToken {
             access_token: access_token.to_string(),
             expires_in: answer["expires_in"].as_u64().unwrap_or(0),

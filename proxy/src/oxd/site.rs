@@ -8,11 +8,13 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::uma::{CachedRpt, UmaResource};
+
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// One site. `metadata` is the client's registration metadata in RFC 7591 names, as last accepted by the OP:
 /// RFC 7592 updates send it whole, since the PUT replaces the client.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Site {
     pub oxd_id: String,
     /// The OP's issuer.
@@ -35,7 +37,10 @@ pub struct Site {
     pub metadata: Map<String, Value>,
     /// UMA resources registered with `uma-rs-protect`.
     #[serde(default)]
-    pub uma_protected_resources: Vec<Value>,
+    pub uma_protected_resources: Vec<UmaResource>,
+    /// The last RPT obtained with `uma-rp-get-rpt` (oxd's flat `rpt*` fields).
+    #[serde(default, flatten)]
+    pub rpt: Option<CachedRpt>,
 }
 
 impl Site {

@@ -203,6 +203,17 @@ impl OxdApi {
                 let url = proxy::oxd::discovery_url(params).ok_or_else(OxdError::invalid_request)?;
                 Ok(oxd.discovery(&url).await?.raw.clone())
             }
+            "get-authorization-url" => oxd.get_authorization_url(params).await,
+            "get-tokens-by-code" => oxd.get_tokens_by_code(params).await,
+            "get-user-info" => oxd.get_user_info(params).await,
+            "get-logout-uri" => oxd.get_logout_uri(params).await,
+            "get-access-token-by-refresh-token" => oxd.get_access_token_by_refresh_token(params).await,
+            "uma-rs-protect" => oxd.uma_rs_protect(params).await,
+            "uma-rs-modify" => oxd.uma_rs_modify(params).await,
+            "uma-rs-check-access" => oxd.uma_rs_check_access(params).await,
+            "introspect-rpt" => oxd.introspect_rpt(params).await,
+            "uma-rp-get-rpt" => oxd.uma_rp_get_rpt(params).await,
+            "uma-rp-get-claims-gathering-url" => oxd.uma_rp_get_claims_gathering_url(params).await,
             "get-jwks" => {
                 let url = proxy::oxd::discovery_url(params).ok_or_else(OxdError::invalid_request)?;
                 let discovery = oxd.discovery(&url).await?;

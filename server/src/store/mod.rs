@@ -308,10 +308,12 @@ fn redact_url(url: &str) -> String {
 
 mod counters;
 mod entities;
+mod expiring;
 mod queries;
 mod sites;
 
 pub use counters::DatabaseCounters;
+pub use expiring::DatabaseExpiring;
 pub use sites::DatabaseSites;
 
 pub use entities::{Applied, WriteOp};
