@@ -24,6 +24,7 @@ use crate::errors::{BoxError, GatewayBody, error_page, json_exit};
 use crate::headers::HeaderSet;
 use crate::listener::ConnInfo;
 use crate::plugins::{Access, Flow, Instance, Protocol, RequestCtx, ResponseSummary, fail_closed};
+use crate::request_head::{HeadLimits, check_host};
 use crate::router::{PathHandling, RequestInfo, upstream_path, uri};
 use crate::snapshot::Snapshot;
 use crate::trusted::TrustedIps;
@@ -41,6 +42,8 @@ pub struct GatewaySettings {
     pub trusted_ips: TrustedIps,
     /// Media type of error pages when the client states none (`error_default_type`).
     pub error_default_type: String,
+    /// Request heads larger than these get 494 (`large_client_header_buffers`).
+    pub head_limits: HeadLimits,
 }
 
 impl Default for GatewaySettings {
@@ -49,6 +52,7 @@ impl Default for GatewaySettings {
             headers: HeaderSet::parse("server_tokens, latency_tokens").expect("Kong's default parses"),
             trusted_ips: TrustedIps::default(),
             error_default_type: "text/plain".into(),
+            head_limits: HeadLimits::default(),
         }
     }
 }
@@ -105,19 +109,41 @@ impl Gateway {
         let client_addr = client_address(&parts.headers, peer, trusted);
         let protocol = protocol_of(&parts.headers, conn.tls);
         let body = body.map_err(Into::into).boxed();
+        // Refused heads get the error page before any phase runs, as nginx answers them before Kong's code;
+        // the global plugins still see the response and log it.
+        let refused =
+            self.inner.settings.head_limits.check(&parts).and_then(|()| check_host(parts.version, &parts.headers));
+        let version = parts.version;
         let mut cx = RequestCtx::new(parts, body, client_addr, protocol, snapshot.clone(), started);
         let mut selected = Vec::new();
-        let outcome = if snapshot.plugins.is_empty() {
-            self.process(&mut cx, &conn, trusted, &mut selected).await
-        } else {
-            // rewrite: global configurations only, before routing.
-            selected = snapshot.plugins.globals(protocol);
-            match rewrite(&mut cx, &selected) {
-                Some(response) => Outcome::Generated(response),
-                None => self.process(&mut cx, &conn, trusted, &mut selected).await,
+        let outcome = match refused {
+            Err(status) => {
+                if !snapshot.plugins.is_empty() {
+                    selected = snapshot.plugins.globals(protocol);
+                }
+                let headers = &cx.request.headers;
+                Outcome::Error {
+                    status,
+                    accept: headers.get(header::ACCEPT).cloned(),
+                    content_type: headers.get(header::CONTENT_TYPE).cloned(),
+                }
+            }
+            Ok(()) if snapshot.plugins.is_empty() => self.process(&mut cx, &conn, trusted, &mut selected).await,
+            Ok(()) => {
+                // rewrite: global configurations only, before routing.
+                selected = snapshot.plugins.globals(protocol);
+                match rewrite(&mut cx, &selected) {
+                    Some(response) => Outcome::Generated(response),
+                    None => self.process(&mut cx, &conn, trusted, &mut selected).await,
+                }
             }
         };
-        self.complete(cx, selected, outcome)
+        let mut response = self.complete(cx, selected, outcome);
+        // Like nginx, no keep-alive after a refused head: whatever follows on the connection is suspect.
+        if refused.is_err() && version < Version::HTTP_2 {
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
     }
 
     /// Routing, the access phase and the upstream exchange.

@@ -25,6 +25,8 @@ pub mod oxd;
 #[cfg(feature = "engine")]
 pub mod plugins;
 #[cfg(feature = "engine")]
+pub mod request_head;
+#[cfg(feature = "engine")]
 pub mod router;
 #[cfg(feature = "engine")]
 pub mod snapshot;

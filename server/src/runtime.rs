@@ -156,8 +156,13 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
     }
     let proxy_tls = sni.clone().map(sni_server_config).transpose().map_err(tls_error)?.map(TlsAcceptor::from);
     let allow_list = Arc::new(CallerAllowList::parse(&config.oxd_bind_ip_addresses).map_err(StartError::OxdAllowList)?);
-    let options =
-        ServeOptions { shutdown_grace: Duration::from_secs(config.shutdown_timeout), ..ServeOptions::default() };
+    let head_limits = config.head_limits()?;
+    let options = ServeOptions {
+        shutdown_grace: Duration::from_secs(config.shutdown_timeout),
+        header_read_timeout: config.client_header_timeout()?,
+        head_limits,
+        ..ServeOptions::default()
+    };
 
     let secrets = SecretBox::load_or_create(&config.secrets_key_path())
         .map(Arc::new)
@@ -176,6 +181,7 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
         trusted_ips: TrustedIps::parse(&node.config.trusted_ips)
             .map_err(|m| StartError::Config(ConfigError::Invalid(format!("trusted_ips: {m}"))))?,
         error_default_type: node.config.error_default_type.clone(),
+        head_limits,
     };
     let initial = build_snapshot(&store, &node.plugin_services, &node.health)
         .await

@@ -4,6 +4,7 @@
 
 pub mod echo;
 pub mod op;
+pub mod raw;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -186,4 +187,31 @@ pub fn wait_with_timeout(child: &mut Child, timeout: Duration) -> ExitStatus {
 pub fn run(args: &[&str]) -> (ExitStatus, String, String) {
     let output = Command::new(binary()).args(args).env_remove("RUST_LOG").stdin(Stdio::null()).output().unwrap();
     (output.status, String::from_utf8_lossy(&output.stdout).into(), String::from_utf8_lossy(&output.stderr).into())
+}
+
+/// An Admin API request that must succeed; its JSON answer (null when there is none).
+pub async fn admin(
+    node: &Gatehouse,
+    method: reqwest::Method,
+    path: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let response = reqwest::Client::new().request(method, node.admin_url(path)).json(&body).send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    assert!(status.is_success(), "{path}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+}
+
+/// Waits until the proxy answers `path` with `status`; returns how long the change took to go live.
+pub async fn until(node: &Gatehouse, path: &str, status: u16) -> Duration {
+    let started = Instant::now();
+    loop {
+        let response = reqwest::get(format!("http://{}{path}", node.proxy_http)).await.unwrap();
+        if response.status() == status {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "{path} never answered {status}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
