@@ -15,9 +15,6 @@ use arc_swap::ArcSwap;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
 use crate::balancer::{Attempt, HashRequest, Hashed, Peer};
 use crate::errors::{BoxError, GatewayBody, error_page, json_exit};
@@ -28,6 +25,7 @@ use crate::request_head::{HeadLimits, check_host};
 use crate::router::{PathHandling, RequestInfo, upstream_path, uri};
 use crate::snapshot::Snapshot;
 use crate::trusted::TrustedIps;
+use crate::upstream::{Destination, Keepalive, Timeouts, UpstreamClient};
 use in_flight::InFlightBody;
 
 mod in_flight;
@@ -44,6 +42,8 @@ pub struct GatewaySettings {
     pub error_default_type: String,
     /// Request heads larger than these get 494 (`large_client_header_buffers`).
     pub head_limits: HeadLimits,
+    /// The upstream connection pool (`upstream_keepalive_*`).
+    pub keepalive: Keepalive,
 }
 
 impl Default for GatewaySettings {
@@ -53,6 +53,7 @@ impl Default for GatewaySettings {
             trusted_ips: TrustedIps::default(),
             error_default_type: "text/plain".into(),
             head_limits: HeadLimits::default(),
+            keepalive: Keepalive::default(),
         }
     }
 }
@@ -60,7 +61,7 @@ impl Default for GatewaySettings {
 struct Inner {
     snapshot: ArcSwap<Snapshot>,
     settings: GatewaySettings,
-    client: Client<HttpConnector, GatewayBody>,
+    client: UpstreamClient,
 }
 
 /// The shared state of every proxy listener; cheap to clone.
@@ -71,13 +72,7 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn new(snapshot: Snapshot, settings: GatewaySettings) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.enforce_http(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(60)
-            .build(connector);
+        let client = UpstreamClient::new(settings.keepalive);
         Gateway { inner: Arc::new(Inner { snapshot: ArcSwap::from_pointee(snapshot), settings, client }) }
     }
 
@@ -221,10 +216,7 @@ impl Gateway {
             None => Hashed::default(),
         };
         let direct = balancer.is_none().then(|| Peer { host: service.host.clone(), port: service.port });
-        let host_no_port = host
-            .rsplit_once(':')
-            .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
-            .map_or(host.as_str(), |(h, _)| h);
+        let host_no_port = without_port(&host);
         let prefix_header = (route.strip_path && found.prefix.as_deref().is_some_and(|p| p != "/"))
             .then(|| found.prefix.clone())
             .flatten();
@@ -248,11 +240,26 @@ impl Gateway {
         // What an error page is negotiated from, kept before the headers go upstream.
         let negotiation =
             (cx.request.headers.get(header::ACCEPT).cloned(), cx.request.headers.get(header::CONTENT_TYPE).cloned());
+        let fail =
+            |status| Outcome::Error { status, accept: negotiation.0.clone(), content_type: negotiation.1.clone() };
+        let tls = match service.protocol.as_str() {
+            "https" => match snapshot.upstream_tls.get(&service.id) {
+                Some(tls) => Some(tls.clone()),
+                None => return fail(StatusCode::BAD_GATEWAY),
+            },
+            _ => None,
+        };
+        // Origin-form: the connection already names the peer.
+        let target = match &query {
+            Some(query) => format!("{upstream}?{query}"),
+            None => upstream,
+        };
+        let Ok(target) = target.parse::<Uri>() else {
+            return fail(StatusCode::BAD_GATEWAY);
+        };
         let retryable = body_is_empty(&cx.request.headers) || matches!(method, http::Method::GET | http::Method::HEAD);
         let mut body = Some(cx.take_body());
-        // One bound per attempt: connecting and waiting for the response head share `read_timeout`.
-        // (Kong bounds connect and each read separately; refused connections fail at once either way.)
-        let deadline = Duration::from_millis(service.read_timeout.max(1));
+        let timeouts = Timeouts::of(&service);
         let attempts = if retryable { service.retries + 1 } else { 1 };
         let proxy_latency = cx.started.elapsed();
         let sent_at = Instant::now();
@@ -279,17 +286,6 @@ impl Gateway {
                     balancer.report(index, attempt);
                 }
             };
-            let target = match &query {
-                Some(query) => format!("http://{}:{}{upstream}?{query}", authority_host(&peer.host), peer.port),
-                None => format!("http://{}:{}{upstream}", authority_host(&peer.host), peer.port),
-            };
-            let Ok(target) = target.parse::<Uri>() else {
-                return Outcome::Error {
-                    status: StatusCode::BAD_GATEWAY,
-                    accept: negotiation.0,
-                    content_type: negotiation.1,
-                };
-            };
             // Host: a plugin's, the client's (preserve_host), the upstream's host_header, or the peer's.
             let upstream_host = if let Some(host) = &plugin_host {
                 host.clone()
@@ -303,6 +299,11 @@ impl Gateway {
                 format!("{}:{}", authority_host(&peer.host), peer.port)
             };
             set(&mut cx.request.headers, header::HOST, &upstream_host);
+            let destination = Destination {
+                host: &peer.host,
+                port: peer.port,
+                tls: tls.as_deref().map(|tls| (tls, server_name(&upstream_host))),
+            };
             let request_body = match body.take() {
                 Some(body) => body,
                 None => crate::errors::full(bytes::Bytes::new()),
@@ -319,8 +320,8 @@ impl Gateway {
                 cx.request.headers.clone()
             };
             let in_flight = member.and_then(|index| balancer.as_ref()?.begin(index));
-            match tokio::time::timeout(deadline, self.inner.client.request(request)).await {
-                Ok(Ok(response)) => {
+            match self.inner.client.send(&destination, timeouts, request).await {
+                Ok(response) => {
                     let upstream_latency = sent_at.elapsed();
                     report(Attempt::Responded(response.status().as_u16()));
                     let (mut response_parts, response_body) = response.into_parts();
@@ -343,32 +344,31 @@ impl Gateway {
                     if let Some(cookie) = hashed.set_cookie.take() {
                         headers.append(header::SET_COOKIE, cookie);
                     }
-                    let body = response_body.map_err(Into::into).boxed();
                     let body = match in_flight {
-                        Some(guard) => InFlightBody::wrap(body, guard),
-                        None => body,
+                        Some(guard) => InFlightBody::wrap(response_body, guard),
+                        None => response_body,
                     };
                     let response = Response::from_parts(response_parts, body);
                     return Outcome::Proxied { response, upstream_status, upstream_latency };
                 }
-                Ok(Err(error)) => {
-                    tracing::debug!(%error, attempt, upstream = %target, "upstream request failed");
-                    report(Attempt::Failed);
+                Err(error) => {
+                    tracing::debug!(%error, attempt, upstream = %format_args!("{}:{}", peer.host, peer.port), "upstream attempt failed");
                     previous = member;
-                    last_status = StatusCode::BAD_GATEWAY;
-                    if !error.is_connect() {
-                        break;
+                    if error.is_timeout() {
+                        report(Attempt::TimedOut);
+                        last_status = StatusCode::GATEWAY_TIMEOUT;
+                    } else {
+                        report(Attempt::Failed);
+                        last_status = StatusCode::BAD_GATEWAY;
+                        // A broken exchange is not retried: the upstream may have acted on the request.
+                        if !error.is_connect() {
+                            break;
+                        }
                     }
-                }
-                Err(_) => {
-                    tracing::debug!(attempt, upstream = %target, "upstream timed out");
-                    report(Attempt::TimedOut);
-                    previous = member;
-                    last_status = StatusCode::GATEWAY_TIMEOUT;
                 }
             }
         }
-        Outcome::Error { status: last_status, accept: negotiation.0, content_type: negotiation.1 }
+        fail(last_status)
     }
 
     /// The response phases: header_filter of the selected plugins, the gateway's headers, and a body that
@@ -656,6 +656,17 @@ fn request_host(headers: &HeaderMap, uri: &Uri) -> String {
         .map(str::to_string)
         .or_else(|| uri.authority().map(|a| a.to_string()))
         .unwrap_or_default()
+}
+
+/// A `Host` value without its port (`[::1]` keeps its brackets).
+fn without_port(host: &str) -> &str {
+    host.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(h, _)| h)
+}
+
+/// The TLS server name for an upstream `Host` value: no port, no IPv6 brackets.
+fn server_name(host: &str) -> &str {
+    let host = without_port(host);
+    host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
 }
 
 fn authority_host(host: &str) -> String {

@@ -34,6 +34,8 @@ pub mod snapshot;
 pub mod tls;
 #[cfg(feature = "engine")]
 pub mod trusted;
+#[cfg(feature = "engine")]
+pub mod upstream;
 
 /// Gatehouse's own version (`gatehouse/<version>` in `Server`, `GET /` → `gatehouse.version`).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -123,6 +123,14 @@ pub struct Config {
     pub large_client_header_buffers: String,
     /// How long a client may take to send a request head (nginx time: `60s`, `500ms`, `1m`).
     pub client_header_timeout: String,
+    /// Whether services with `tls_verify` unset verify their upstream's certificate (off, as in Kong).
+    pub proxy_ssl_verify: bool,
+    /// Idle upstream connections kept per upstream address, TLS identity and SNI.
+    pub upstream_keepalive_pool_size: u32,
+    /// Requests one upstream connection carries before it is closed.
+    pub upstream_keepalive_max_requests: u32,
+    /// Seconds an idle upstream connection is kept.
+    pub upstream_keepalive_idle_timeout: u64,
 }
 
 impl Default for Config {
@@ -157,6 +165,10 @@ impl Default for Config {
             oxd_trust_all_certs: false,
             large_client_header_buffers: "8 16k".into(),
             client_header_timeout: "60s".into(),
+            proxy_ssl_verify: false,
+            upstream_keepalive_pool_size: 60,
+            upstream_keepalive_max_requests: 100,
+            upstream_keepalive_idle_timeout: 60,
         }
     }
 }

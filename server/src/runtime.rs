@@ -23,6 +23,7 @@ use proxy::tls::{
     CertifiedKey, SniResolver, TlsAcceptor, TlsError, acceptor, from_pem_text, signing, sni_server_config,
 };
 use proxy::trusted::TrustedIps;
+use proxy::upstream::{CertificateStore, Keepalive, StoredCertificate};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -182,8 +183,13 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
             .map_err(|m| StartError::Config(ConfigError::Invalid(format!("trusted_ips: {m}"))))?,
         error_default_type: node.config.error_default_type.clone(),
         head_limits,
+        keepalive: Keepalive {
+            pool_size: usize::try_from(node.config.upstream_keepalive_pool_size).unwrap_or(usize::MAX),
+            max_requests: node.config.upstream_keepalive_max_requests,
+            idle_timeout: Duration::from_secs(node.config.upstream_keepalive_idle_timeout),
+        },
     };
-    let initial = build_snapshot(&store, &node.plugin_services, &node.health)
+    let initial = build_snapshot(&store, &node.plugin_services, &node.health, node.config.proxy_ssl_verify)
         .await
         .map_err(|m| StartError::Config(ConfigError::Invalid(m)))?;
     node.health.follow(initial.balancers.values());
@@ -298,7 +304,8 @@ async fn follow_configuration(
                 if let Some(resolver) = &sni {
                     resolver.install(load_certificates(&node.store).await);
                 }
-                match build_snapshot(&node.store, &node.plugin_services, &node.health).await {
+                let verify = node.config.proxy_ssl_verify;
+                match build_snapshot(&node.store, &node.plugin_services, &node.health, verify).await {
                     Ok(snapshot) => {
                         tracing::debug!(version = snapshot.config_version, "proxy snapshot installed");
                         node.health.follow(snapshot.balancers.values());
@@ -346,6 +353,19 @@ async fn load_certificates(store: &Store) -> HashMap<String, Arc<rustls::sign::C
     by_name
 }
 
+/// The PEM texts of `certificates` and `ca_certificates`, for services' upstream TLS.
+async fn certificate_store(store: &Store) -> Result<CertificateStore, String> {
+    let mut certificates = CertificateStore::default();
+    for entity in store.all(EntityKind::Certificates).await.map_err(|e| e.to_string())? {
+        let text = |field: &str| entity.doc[field].as_str().unwrap_or_default().to_string();
+        certificates.certificates.insert(entity.id, StoredCertificate { cert: text("cert"), key: text("key") });
+    }
+    for entity in store.all(EntityKind::CaCertificates).await.map_err(|e| e.to_string())? {
+        certificates.ca_certificates.insert(entity.id, entity.doc["cert"].as_str().unwrap_or_default().to_string());
+    }
+    Ok(certificates)
+}
+
 /// Every stored entity of `kind`, typed.
 async fn typed<T: serde::de::DeserializeOwned>(store: &Store, kind: EntityKind) -> Result<Vec<T>, String> {
     store
@@ -362,6 +382,7 @@ pub async fn build_snapshot(
     store: &Store,
     plugin_services: &PluginServices,
     health: &HealthRegistry,
+    proxy_ssl_verify: bool,
 ) -> Result<Snapshot, String> {
     let version = store.config_version();
     let mut services = Vec::new();
@@ -384,7 +405,19 @@ pub async fn build_snapshot(
     let plugins: Vec<PluginConfig> = typed(store, EntityKind::Plugins).await?;
     let consumers: Vec<Consumer> = typed(store, EntityKind::Consumers).await?;
     let acls: Vec<AclGroup> = typed(store, EntityKind::Acls).await?;
-    let configuration = Configuration { version, routes, services, upstreams, targets, plugins, consumers, acls };
+    let certificates = certificate_store(store).await?;
+    let configuration = Configuration {
+        version,
+        routes,
+        services,
+        upstreams,
+        targets,
+        plugins,
+        consumers,
+        acls,
+        certificates,
+        proxy_ssl_verify,
+    };
     Snapshot::build(configuration, plugin_services, health).map_err(|e| e.to_string())
 }
 

@@ -3,8 +3,11 @@
 #![allow(dead_code)] // each test file uses a different part of the harness
 
 pub mod echo;
+pub mod faulty;
 pub mod op;
+pub mod process;
 pub mod raw;
+pub mod tls_echo;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
