@@ -27,8 +27,10 @@ use crate::snapshot::Snapshot;
 use crate::trusted::TrustedIps;
 use crate::upstream::{Destination, Keepalive, Timeouts, UpstreamClient};
 use in_flight::InFlightBody;
+use upgrade::WebSocketUpgrade;
 
 mod in_flight;
+mod upgrade;
 
 /// `Server` and `Via` value.
 const PRODUCT: &str = concat!("gatehouse/", env!("CARGO_PKG_VERSION"));
@@ -222,8 +224,12 @@ impl Gateway {
             .flatten();
         // A plugin that set another Host decides the upstream Host.
         let plugin_host = header_str(&cx.request.headers, "host").filter(|h| *h != host).map(str::to_string);
+        let mut websocket = WebSocketUpgrade::take(&mut cx.request);
         let headers = &mut cx.request.headers;
         strip_hop_by_hop(headers);
+        if let Some(upgrade) = &websocket {
+            upgrade.request_headers(headers);
+        }
         let forwarded = Forwarded {
             trusted,
             peer: conn.remote.ip(),
@@ -348,7 +354,12 @@ impl Gateway {
                         Some(guard) => InFlightBody::wrap(response_body, guard),
                         None => response_body,
                     };
-                    let response = Response::from_parts(response_parts, body);
+                    let mut response = Response::from_parts(response_parts, body);
+                    if response.status() == StatusCode::SWITCHING_PROTOCOLS
+                        && let Some(upgrade) = websocket.take()
+                    {
+                        upgrade.switch(&mut response);
+                    }
                     return Outcome::Proxied { response, upstream_status, upstream_latency };
                 }
                 Err(error) => {

@@ -1,6 +1,6 @@
 //! Upstreams that fail, stall or hang, and what the client sees: cut connections rather than hung ones,
 //! 504s bounded by the service's own timeouts, and nothing left behind in the gateway afterwards. Also the
-//! keep-alive pool.
+//! keep-alive pool and WebSocket pass-through.
 
 mod support;
 
@@ -219,4 +219,40 @@ async fn upstream_connections_are_kept_alive_and_reused() {
         assert_eq!(body, "chunk");
     }
     assert_eq!(upstream.accepted(), 1, "five sequential requests, one upstream connection");
+}
+
+#[tokio::test]
+async fn websocket_upgrades_are_proxied_both_ways() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let (upstream, handshakes) = support::ws_echo::start().await;
+    let (node, _dir) = Gatehouse::start(&[]);
+    service(&node, "ws", upstream, json!({})).await;
+    configured(&node).await;
+
+    let (mut socket, response) = tokio_tungstenite::connect_async(format!("ws://{}/ws", node.proxy_http))
+        .await
+        .expect("upgrade through the proxy");
+    assert_eq!(response.status(), 101);
+    assert_eq!(response.headers()["upgrade"].to_str().unwrap().to_ascii_lowercase(), "websocket");
+    for text in ["hello", "again"] {
+        socket.send(Message::text(text)).await.unwrap();
+        let reply = tokio::time::timeout(Duration::from_secs(5), socket.next()).await.unwrap().unwrap().unwrap();
+        assert_eq!(reply, Message::text(format!("echo: {text}")));
+    }
+    socket.send(Message::binary(vec![0u8, 1, 2])).await.unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(5), socket.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(reply, Message::binary(b"echo: \x00\x01\x02".to_vec()));
+    socket.close(None).await.unwrap();
+
+    let seen = handshakes.lock().unwrap().clone();
+    let headers: std::collections::HashMap<_, _> = seen[0].iter().cloned().collect();
+    assert_eq!(headers["connection"], "keep-alive, Upgrade", "Kong's upstream Connection for an upgrade");
+    assert_eq!(headers["upgrade"], "websocket");
+    assert!(headers.contains_key("sec-websocket-key") && headers.contains_key("x-forwarded-for"));
+
+    // A plain request on the same route still works, and carries no upgrade.
+    let plain = reqwest::Client::new().get(url(&node, "/ws")).header("upgrade", "websocket").send().await.unwrap();
+    assert_ne!(plain.status(), 101, "without Connection: upgrade there is no upgrade");
 }

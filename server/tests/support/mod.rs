@@ -8,6 +8,7 @@ pub mod op;
 pub mod process;
 pub mod raw;
 pub mod tls_echo;
+pub mod ws_echo;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
