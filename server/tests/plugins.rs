@@ -283,6 +283,16 @@ async fn request_transformer_rewrites_uri_method_headers_query_and_body_in_kongs
         "append": {"headers": ["x-mode:appended"], "body": ["tags:b"]}
     }})).await;
     until(&node, "/orders/7", 200).await;
+    // The route can go live one configuration version before its plugin does.
+    let started = std::time::Instant::now();
+    loop {
+        let seen: Value =
+            reqwest::get(format!("http://{}/orders/7", node.proxy_http)).await.unwrap().json().await.unwrap();
+        if seen["method"] == "PUT" {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "the plugin never went live");
+    }
     let response = reqwest::Client::new()
         .post(format!("http://{}/orders/42?drop=1&q=find&src=web", node.proxy_http))
         .header("x-secret", "s")
