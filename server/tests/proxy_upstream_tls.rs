@@ -7,27 +7,11 @@ mod support;
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::tls_echo::{self, TestCa};
-use support::{Gatehouse, admin, echo, until};
+use support::{Gatehouse, admin, configured, service};
 
 /// The upstream's certificate is for `localhost` (and 127.0.0.1), issued by `ca`.
 async fn upstream(ca: &TestCa) -> tls_echo::TlsEcho {
     tls_echo::start(ca, &ca.issue("upstream", &["localhost", "127.0.0.1"])).await
-}
-
-/// A service `name` with `fields`, routed at `/<name>`.
-async fn service(node: &Gatehouse, name: &str, fields: Value) {
-    let mut body = json!({"retries": 0});
-    body.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
-    admin(node, Method::PUT, &format!("/services/{name}"), body).await;
-    admin(node, Method::POST, &format!("/services/{name}/routes"), json!({"paths": [format!("/{name}")]})).await;
-}
-
-/// Waits until everything configured so far serves (a route added last answers).
-async fn configured(node: &Gatehouse) {
-    let sentinel = echo::start().await;
-    admin(node, Method::PUT, "/services/sentinel", json!({"url": format!("http://{sentinel}")})).await;
-    admin(node, Method::POST, "/services/sentinel/routes", json!({"paths": ["/sentinel"]})).await;
-    until(node, "/sentinel", 200).await;
 }
 
 async fn get(node: &Gatehouse, path: &str) -> (u16, Value) {

@@ -6,25 +6,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
-use serde_json::{Value, json};
-use support::{Gatehouse, admin, echo, faulty, process, until};
-
-/// A service named `name` at `upstream` with the given timeouts (ms), routed at `/<name>`.
-async fn service(node: &Gatehouse, name: &str, upstream: std::net::SocketAddr, timeouts: Value) {
-    let mut body = json!({"url": format!("http://{upstream}"), "retries": 0});
-    body.as_object_mut().unwrap().extend(timeouts.as_object().unwrap().clone());
-    admin(node, Method::PUT, &format!("/services/{name}"), body).await;
-    admin(node, Method::POST, &format!("/services/{name}/routes"), json!({"paths": [format!("/{name}")]})).await;
-}
-
-/// Waits until everything configured so far serves: a route added last, to a working upstream, answers.
-async fn configured(node: &Gatehouse) {
-    let sentinel = echo::start().await;
-    admin(node, Method::PUT, "/services/sentinel", json!({"url": format!("http://{sentinel}")})).await;
-    admin(node, Method::POST, "/services/sentinel/routes", json!({"paths": ["/sentinel"]})).await;
-    until(node, "/sentinel", 200).await;
-}
+use serde_json::json;
+use support::{Gatehouse, configured, echo, faulty, process, service, until};
 
 fn url(node: &Gatehouse, path: &str) -> String {
     format!("http://{}{path}", node.proxy_http)
@@ -46,7 +29,7 @@ async fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
 async fn an_upstream_that_resets_mid_body_cuts_the_client_connection() {
     let upstream = faulty::resets_mid_body().await;
     let (node, _dir) = Gatehouse::start(&[]);
-    service(&node, "reset", upstream.addr, json!({})).await;
+    service(&node, "reset", json!({"url": format!("http://{}", upstream.addr)})).await;
     configured(&node).await;
 
     let response = reqwest::get(url(&node, "/reset")).await.unwrap();
@@ -62,7 +45,7 @@ async fn an_upstream_that_resets_mid_body_cuts_the_client_connection() {
 async fn an_upstream_that_never_answers_is_a_504_after_read_timeout() {
     let upstream = faulty::silent().await;
     let (node, _dir) = Gatehouse::start(&[]);
-    service(&node, "silent", upstream.addr, json!({"read_timeout": 300})).await;
+    service(&node, "silent", json!({"url": format!("http://{}", upstream.addr), "read_timeout": 300})).await;
     configured(&node).await;
 
     let started = Instant::now();
@@ -84,8 +67,8 @@ async fn read_timeout_bounds_each_wait_between_reads_not_the_whole_response() {
     let steady = faulty::trickling(6, Duration::from_millis(150)).await;
     let stalling = faulty::trickling(2, Duration::from_millis(1500)).await;
     let (node, _dir) = Gatehouse::start(&[]);
-    service(&node, "steady", steady.addr, json!({"read_timeout": 600})).await;
-    service(&node, "stalling", stalling.addr, json!({"read_timeout": 600})).await;
+    service(&node, "steady", json!({"url": format!("http://{}", steady.addr), "read_timeout": 600})).await;
+    service(&node, "stalling", json!({"url": format!("http://{}", stalling.addr), "read_timeout": 600})).await;
     configured(&node).await;
 
     // 6 chunks 150 ms apart: about a second in all, but never 600 ms without a read.
@@ -104,7 +87,12 @@ async fn read_timeout_bounds_each_wait_between_reads_not_the_whole_response() {
 async fn connect_timeout_bounds_connecting_to_a_peer_that_does_not_answer() {
     let unanswered = faulty::unanswered().await;
     let (node, _dir) = Gatehouse::start(&[]);
-    service(&node, "hang", unanswered.addr, json!({"connect_timeout": 300, "read_timeout": 60000})).await;
+    service(
+        &node,
+        "hang",
+        json!({"url": format!("http://{}", unanswered.addr), "connect_timeout": 300, "read_timeout": 60000}),
+    )
+    .await;
     configured(&node).await;
 
     let started = Instant::now();
@@ -119,14 +107,7 @@ async fn connect_timeout_bounds_connecting_to_a_peer_that_does_not_answer() {
         eprintln!("10.255.255.1 answers or fails fast here; the full accept queue above stands in for it");
         return;
     }
-    admin(
-        &node,
-        Method::PUT,
-        "/services/blackhole",
-        json!({"url": "http://10.255.255.1:81", "retries": 0, "connect_timeout": 300}),
-    )
-    .await;
-    admin(&node, Method::POST, "/services/blackhole/routes", json!({"paths": ["/blackhole"]})).await;
+    service(&node, "blackhole", json!({"url": "http://10.255.255.1:81", "connect_timeout": 300})).await;
     until(&node, "/blackhole", 504).await;
 }
 
@@ -134,7 +115,12 @@ async fn connect_timeout_bounds_connecting_to_a_peer_that_does_not_answer() {
 async fn write_timeout_bounds_a_request_body_the_upstream_never_reads() {
     let upstream = faulty::never_reads().await;
     let (node, _dir) = Gatehouse::start(&[]);
-    service(&node, "deaf", upstream.addr, json!({"write_timeout": 300, "read_timeout": 60000})).await;
+    service(
+        &node,
+        "deaf",
+        json!({"url": format!("http://{}", upstream.addr), "write_timeout": 300, "read_timeout": 60000}),
+    )
+    .await;
     configured(&node).await;
 
     // Far more than the loopback socket buffers hold, so the gateway's writes stall.
@@ -175,9 +161,9 @@ async fn bursts_against_dead_and_silent_upstreams_leave_no_sockets_fds_or_thread
     let working = echo::start().await;
     let dead = support::free_port();
     let (node, _dir) = Gatehouse::start(&[]);
-    service(&node, "silent", silent.addr, json!({"read_timeout": 200})).await;
-    service(&node, "dead", dead, json!({})).await;
-    service(&node, "working", working, json!({})).await;
+    service(&node, "silent", json!({"url": format!("http://{}", silent.addr), "read_timeout": 200})).await;
+    service(&node, "dead", json!({"url": format!("http://{}", dead)})).await;
+    service(&node, "working", json!({"url": format!("http://{}", working)})).await;
     configured(&node).await;
 
     let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
@@ -212,7 +198,7 @@ async fn bursts_against_dead_and_silent_upstreams_leave_no_sockets_fds_or_thread
 async fn upstream_connections_are_kept_alive_and_reused() {
     let upstream = faulty::trickling(1, Duration::ZERO).await;
     let (node, _dir) = Gatehouse::start(&[]);
-    service(&node, "kept", upstream.addr, json!({})).await;
+    service(&node, "kept", json!({"url": format!("http://{}", upstream.addr)})).await;
     configured(&node).await;
     for _ in 0..5 {
         let body = reqwest::get(url(&node, "/kept")).await.unwrap().text().await.unwrap();
@@ -228,7 +214,7 @@ async fn websocket_upgrades_are_proxied_both_ways() {
 
     let (upstream, handshakes) = support::ws_echo::start().await;
     let (node, _dir) = Gatehouse::start(&[]);
-    service(&node, "ws", upstream, json!({})).await;
+    service(&node, "ws", json!({"url": format!("http://{}", upstream)})).await;
     configured(&node).await;
 
     let (mut socket, response) = tokio_tungstenite::connect_async(format!("ws://{}/ws", node.proxy_http))

@@ -137,3 +137,22 @@ impl Pool {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_means_no_limit_for_requests_and_idle_time() {
+        let kong = Keepalive::default();
+        assert!(!kong.worn_out(99) && kong.worn_out(100));
+        assert!(kong.fresh(Instant::now()));
+        let unlimited = Keepalive { pool_size: 1, max_requests: 0, idle_timeout: Duration::ZERO };
+        assert!(!unlimited.worn_out(u32::MAX));
+        // (An Instant cannot go back 61 s on a machine that booted less than 61 s ago.)
+        if let Some(long_ago) = Instant::now().checked_sub(Duration::from_secs(61)) {
+            assert!(!kong.fresh(long_ago), "60 s idle is too long");
+            assert!(unlimited.fresh(long_ago));
+        }
+    }
+}

@@ -88,3 +88,48 @@ impl UpstreamTls {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::entities::Reference;
+
+    fn service(fields: serde_json::Value) -> Service {
+        let mut base = serde_json::json!({"id": Uuid::new_v4(), "protocol": "https", "host": "a.example",
+            "port": 443, "retries": 0, "connect_timeout": 1, "write_timeout": 1, "read_timeout": 1});
+        base.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+        serde_json::from_value(base).unwrap()
+    }
+
+    #[test]
+    fn fingerprints_follow_the_tls_identity() {
+        let ca = rcgen::generate_simple_self_signed(vec!["ca.example".into()]).unwrap();
+        let client = rcgen::generate_simple_self_signed(vec!["client.example".into()]).unwrap();
+        let (ca_id, cert_id) = (Uuid::new_v4(), Uuid::new_v4());
+        let mut store = CertificateStore::default();
+        store.ca_certificates.insert(ca_id, ca.cert.pem());
+        store
+            .certificates
+            .insert(cert_id, StoredCertificate { cert: client.cert.pem(), key: client.key_pair.serialize_pem() });
+        let fingerprint = |fields, default_verify| {
+            UpstreamTls::for_service(&service(fields), default_verify, &store).map(|tls| tls.fingerprint)
+        };
+        let plain = fingerprint(serde_json::json!({}), false).unwrap();
+        assert_eq!(plain, fingerprint(serde_json::json!({"tls_verify": false}), true).unwrap());
+        assert_ne!(plain, fingerprint(serde_json::json!({}), true).unwrap(), "verification changes the identity");
+        let with_ca = fingerprint(serde_json::json!({"tls_verify": true, "ca_certificates": [ca_id]}), false).unwrap();
+        assert_ne!(with_ca, fingerprint(serde_json::json!({"tls_verify": true}), false).unwrap());
+        let reference = Reference { id: cert_id };
+        let mtls = fingerprint(serde_json::json!({"client_certificate": reference}), false).unwrap();
+        assert_ne!(plain, mtls, "a client certificate changes the identity");
+    }
+
+    #[test]
+    fn missing_certificates_fail_closed() {
+        let store = CertificateStore::default();
+        let missing_ca = service(serde_json::json!({"tls_verify": true, "ca_certificates": [Uuid::new_v4()]}));
+        assert!(UpstreamTls::for_service(&missing_ca, false, &store).unwrap_err().contains("not found"));
+        let missing_cert = service(serde_json::json!({"client_certificate": {"id": Uuid::new_v4()}}));
+        assert!(UpstreamTls::for_service(&missing_cert, false, &store).unwrap_err().contains("not found"));
+    }
+}

@@ -219,3 +219,22 @@ pub async fn until(node: &Gatehouse, path: &str, status: u16) -> Duration {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// A service `name` with `fields` (`url`, timeouts, TLS; `retries` 0 unless given), routed at `/<name>`.
+pub async fn service(node: &Gatehouse, name: &str, fields: serde_json::Value) {
+    let mut body = serde_json::json!({"retries": 0});
+    if let (Some(body), Some(fields)) = (body.as_object_mut(), fields.as_object()) {
+        body.extend(fields.clone());
+    }
+    admin(node, reqwest::Method::PUT, &format!("/services/{name}"), body).await;
+    let route = serde_json::json!({"paths": [format!("/{name}")]});
+    admin(node, reqwest::Method::POST, &format!("/services/{name}/routes"), route).await;
+}
+
+/// Waits until everything configured so far serves: a route added last, to a working upstream, answers.
+/// (Routes to upstreams that fail on purpose cannot show it themselves.)
+pub async fn configured(node: &Gatehouse) {
+    let sentinel = echo::start().await;
+    service(node, "sentinel", serde_json::json!({"url": format!("http://{sentinel}")})).await;
+    until(node, "/sentinel", 200).await;
+}
