@@ -15,21 +15,22 @@ use arc_swap::ArcSwap;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
 use crate::balancer::{Attempt, HashRequest, Hashed, Peer};
 use crate::errors::{BoxError, GatewayBody, error_page, json_exit};
 use crate::headers::HeaderSet;
 use crate::listener::ConnInfo;
 use crate::plugins::{Access, Flow, Instance, Protocol, RequestCtx, ResponseSummary, fail_closed};
+use crate::request_head::{HeadLimits, check_host};
 use crate::router::{PathHandling, RequestInfo, upstream_path, uri};
 use crate::snapshot::Snapshot;
 use crate::trusted::TrustedIps;
+use crate::upstream::{Destination, Keepalive, Timeouts, UpstreamClient};
 use in_flight::InFlightBody;
+use upgrade::WebSocketUpgrade;
 
 mod in_flight;
+mod upgrade;
 
 /// `Server` and `Via` value.
 const PRODUCT: &str = concat!("gatehouse/", env!("CARGO_PKG_VERSION"));
@@ -41,6 +42,10 @@ pub struct GatewaySettings {
     pub trusted_ips: TrustedIps,
     /// Media type of error pages when the client states none (`error_default_type`).
     pub error_default_type: String,
+    /// Request heads larger than these get 494 (`large_client_header_buffers`).
+    pub head_limits: HeadLimits,
+    /// The upstream connection pool (`upstream_keepalive_*`).
+    pub keepalive: Keepalive,
 }
 
 impl Default for GatewaySettings {
@@ -49,6 +54,8 @@ impl Default for GatewaySettings {
             headers: HeaderSet::parse("server_tokens, latency_tokens").expect("Kong's default parses"),
             trusted_ips: TrustedIps::default(),
             error_default_type: "text/plain".into(),
+            head_limits: HeadLimits::default(),
+            keepalive: Keepalive::default(),
         }
     }
 }
@@ -56,7 +63,7 @@ impl Default for GatewaySettings {
 struct Inner {
     snapshot: ArcSwap<Snapshot>,
     settings: GatewaySettings,
-    client: Client<HttpConnector, GatewayBody>,
+    client: UpstreamClient,
 }
 
 /// The shared state of every proxy listener; cheap to clone.
@@ -67,13 +74,7 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn new(snapshot: Snapshot, settings: GatewaySettings) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.enforce_http(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(60)
-            .build(connector);
+        let client = UpstreamClient::new(settings.keepalive);
         Gateway { inner: Arc::new(Inner { snapshot: ArcSwap::from_pointee(snapshot), settings, client }) }
     }
 
@@ -105,19 +106,41 @@ impl Gateway {
         let client_addr = client_address(&parts.headers, peer, trusted);
         let protocol = protocol_of(&parts.headers, conn.tls);
         let body = body.map_err(Into::into).boxed();
+        // Refused heads get the error page before any phase runs, as nginx answers them before Kong's code;
+        // the global plugins still see the response and log it.
+        let refused =
+            self.inner.settings.head_limits.check(&parts).and_then(|()| check_host(parts.version, &parts.headers));
+        let version = parts.version;
         let mut cx = RequestCtx::new(parts, body, client_addr, protocol, snapshot.clone(), started);
         let mut selected = Vec::new();
-        let outcome = if snapshot.plugins.is_empty() {
-            self.process(&mut cx, &conn, trusted, &mut selected).await
-        } else {
-            // rewrite: global configurations only, before routing.
-            selected = snapshot.plugins.globals(protocol);
-            match rewrite(&mut cx, &selected) {
-                Some(response) => Outcome::Generated(response),
-                None => self.process(&mut cx, &conn, trusted, &mut selected).await,
+        let outcome = match refused {
+            Err(status) => {
+                if !snapshot.plugins.is_empty() {
+                    selected = snapshot.plugins.globals(protocol);
+                }
+                let headers = &cx.request.headers;
+                Outcome::Error {
+                    status,
+                    accept: headers.get(header::ACCEPT).cloned(),
+                    content_type: headers.get(header::CONTENT_TYPE).cloned(),
+                }
+            }
+            Ok(()) if snapshot.plugins.is_empty() => self.process(&mut cx, &conn, trusted, &mut selected).await,
+            Ok(()) => {
+                // rewrite: global configurations only, before routing.
+                selected = snapshot.plugins.globals(protocol);
+                match rewrite(&mut cx, &selected) {
+                    Some(response) => Outcome::Generated(response),
+                    None => self.process(&mut cx, &conn, trusted, &mut selected).await,
+                }
             }
         };
-        self.complete(cx, selected, outcome)
+        let mut response = self.complete(cx, selected, outcome);
+        // Like nginx, no keep-alive after a refused head: whatever follows on the connection is suspect.
+        if refused.is_err() && version < Version::HTTP_2 {
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
     }
 
     /// Routing, the access phase and the upstream exchange.
@@ -195,17 +218,18 @@ impl Gateway {
             None => Hashed::default(),
         };
         let direct = balancer.is_none().then(|| Peer { host: service.host.clone(), port: service.port });
-        let host_no_port = host
-            .rsplit_once(':')
-            .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
-            .map_or(host.as_str(), |(h, _)| h);
+        let host_no_port = without_port(&host);
         let prefix_header = (route.strip_path && found.prefix.as_deref().is_some_and(|p| p != "/"))
             .then(|| found.prefix.clone())
             .flatten();
         // A plugin that set another Host decides the upstream Host.
         let plugin_host = header_str(&cx.request.headers, "host").filter(|h| *h != host).map(str::to_string);
+        let mut websocket = WebSocketUpgrade::take(&mut cx.request);
         let headers = &mut cx.request.headers;
         strip_hop_by_hop(headers);
+        if let Some(upgrade) = &websocket {
+            upgrade.request_headers(headers);
+        }
         let forwarded = Forwarded {
             trusted,
             peer: conn.remote.ip(),
@@ -222,11 +246,26 @@ impl Gateway {
         // What an error page is negotiated from, kept before the headers go upstream.
         let negotiation =
             (cx.request.headers.get(header::ACCEPT).cloned(), cx.request.headers.get(header::CONTENT_TYPE).cloned());
+        let fail =
+            |status| Outcome::Error { status, accept: negotiation.0.clone(), content_type: negotiation.1.clone() };
+        let tls = match service.protocol.as_str() {
+            "https" => match snapshot.upstream_tls.get(&service.id) {
+                Some(tls) => Some(tls.clone()),
+                None => return fail(StatusCode::BAD_GATEWAY),
+            },
+            _ => None,
+        };
+        // Origin-form: the connection already names the peer.
+        let target = match &query {
+            Some(query) => format!("{upstream}?{query}"),
+            None => upstream,
+        };
+        let Ok(target) = target.parse::<Uri>() else {
+            return fail(StatusCode::BAD_GATEWAY);
+        };
         let retryable = body_is_empty(&cx.request.headers) || matches!(method, http::Method::GET | http::Method::HEAD);
         let mut body = Some(cx.take_body());
-        // One bound per attempt: connecting and waiting for the response head share `read_timeout`.
-        // (Kong bounds connect and each read separately; refused connections fail at once either way.)
-        let deadline = Duration::from_millis(service.read_timeout.max(1));
+        let timeouts = Timeouts::of(&service);
         let attempts = if retryable { service.retries + 1 } else { 1 };
         let proxy_latency = cx.started.elapsed();
         let sent_at = Instant::now();
@@ -253,17 +292,6 @@ impl Gateway {
                     balancer.report(index, attempt);
                 }
             };
-            let target = match &query {
-                Some(query) => format!("http://{}:{}{upstream}?{query}", authority_host(&peer.host), peer.port),
-                None => format!("http://{}:{}{upstream}", authority_host(&peer.host), peer.port),
-            };
-            let Ok(target) = target.parse::<Uri>() else {
-                return Outcome::Error {
-                    status: StatusCode::BAD_GATEWAY,
-                    accept: negotiation.0,
-                    content_type: negotiation.1,
-                };
-            };
             // Host: a plugin's, the client's (preserve_host), the upstream's host_header, or the peer's.
             let upstream_host = if let Some(host) = &plugin_host {
                 host.clone()
@@ -277,6 +305,11 @@ impl Gateway {
                 format!("{}:{}", authority_host(&peer.host), peer.port)
             };
             set(&mut cx.request.headers, header::HOST, &upstream_host);
+            let destination = Destination {
+                host: &peer.host,
+                port: peer.port,
+                tls: tls.as_deref().map(|tls| (tls, server_name(&upstream_host))),
+            };
             let request_body = match body.take() {
                 Some(body) => body,
                 None => crate::errors::full(bytes::Bytes::new()),
@@ -293,8 +326,8 @@ impl Gateway {
                 cx.request.headers.clone()
             };
             let in_flight = member.and_then(|index| balancer.as_ref()?.begin(index));
-            match tokio::time::timeout(deadline, self.inner.client.request(request)).await {
-                Ok(Ok(response)) => {
+            match self.inner.client.send(&destination, timeouts, request).await {
+                Ok(response) => {
                     let upstream_latency = sent_at.elapsed();
                     report(Attempt::Responded(response.status().as_u16()));
                     let (mut response_parts, response_body) = response.into_parts();
@@ -317,32 +350,36 @@ impl Gateway {
                     if let Some(cookie) = hashed.set_cookie.take() {
                         headers.append(header::SET_COOKIE, cookie);
                     }
-                    let body = response_body.map_err(Into::into).boxed();
                     let body = match in_flight {
-                        Some(guard) => InFlightBody::wrap(body, guard),
-                        None => body,
+                        Some(guard) => InFlightBody::wrap(response_body, guard),
+                        None => response_body,
                     };
-                    let response = Response::from_parts(response_parts, body);
+                    let mut response = Response::from_parts(response_parts, body);
+                    if response.status() == StatusCode::SWITCHING_PROTOCOLS
+                        && let Some(upgrade) = websocket.take()
+                    {
+                        upgrade.switch(&mut response);
+                    }
                     return Outcome::Proxied { response, upstream_status, upstream_latency };
                 }
-                Ok(Err(error)) => {
-                    tracing::debug!(%error, attempt, upstream = %target, "upstream request failed");
-                    report(Attempt::Failed);
+                Err(error) => {
+                    tracing::debug!(%error, attempt, upstream = %format_args!("{}:{}", peer.host, peer.port), "upstream attempt failed");
                     previous = member;
-                    last_status = StatusCode::BAD_GATEWAY;
-                    if !error.is_connect() {
-                        break;
+                    if error.is_timeout() {
+                        report(Attempt::TimedOut);
+                        last_status = StatusCode::GATEWAY_TIMEOUT;
+                    } else {
+                        report(Attempt::Failed);
+                        last_status = StatusCode::BAD_GATEWAY;
+                        // A broken exchange is not retried: the upstream may have acted on the request.
+                        if !error.is_connect() {
+                            break;
+                        }
                     }
-                }
-                Err(_) => {
-                    tracing::debug!(attempt, upstream = %target, "upstream timed out");
-                    report(Attempt::TimedOut);
-                    previous = member;
-                    last_status = StatusCode::GATEWAY_TIMEOUT;
                 }
             }
         }
-        Outcome::Error { status: last_status, accept: negotiation.0, content_type: negotiation.1 }
+        fail(last_status)
     }
 
     /// The response phases: header_filter of the selected plugins, the gateway's headers, and a body that
@@ -630,6 +667,17 @@ fn request_host(headers: &HeaderMap, uri: &Uri) -> String {
         .map(str::to_string)
         .or_else(|| uri.authority().map(|a| a.to_string()))
         .unwrap_or_default()
+}
+
+/// A `Host` value without its port (`[::1]` keeps its brackets).
+fn without_port(host: &str) -> &str {
+    host.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(h, _)| h)
+}
+
+/// The TLS server name for an upstream `Host` value: no port, no IPv6 brackets.
+fn server_name(host: &str) -> &str {
+    let host = without_port(host);
+    host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
 }
 
 fn authority_host(host: &str) -> String {

@@ -25,6 +25,8 @@ pub mod oxd;
 #[cfg(feature = "engine")]
 pub mod plugins;
 #[cfg(feature = "engine")]
+pub mod request_head;
+#[cfg(feature = "engine")]
 pub mod router;
 #[cfg(feature = "engine")]
 pub mod snapshot;
@@ -32,6 +34,8 @@ pub mod snapshot;
 pub mod tls;
 #[cfg(feature = "engine")]
 pub mod trusted;
+#[cfg(feature = "engine")]
+pub mod upstream;
 
 /// Gatehouse's own version (`gatehouse/<version>` in `Server`, `GET /` → `gatehouse.version`).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -19,6 +19,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
+use crate::request_head::HeadLimits;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// One entry of a `*_listen` setting: `ADDRESS:PORT [ssl] [http2] ...`.
@@ -101,8 +103,11 @@ pub struct ListenerStats {
 /// Tuning shared by every listener.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
-    /// How long a client may take to send a complete request head (slow-loris bound).
+    /// How long a client may take to send a complete request head (slow-loris bound, `client_header_timeout`).
+    /// HTTP/1 only; hyper then closes the connection without an answer, as nginx does (it logs a 408).
     pub header_read_timeout: Duration,
+    /// Request head limits; the listener gives hyper's parsers their hard cap.
+    pub head_limits: HeadLimits,
     /// How long a TLS handshake may take.
     pub tls_handshake_timeout: Duration,
     /// How long in-flight requests may run after shutdown began.
@@ -113,6 +118,7 @@ impl Default for ServeOptions {
     fn default() -> Self {
         ServeOptions {
             header_read_timeout: Duration::from_secs(60),
+            head_limits: HeadLimits::default(),
             tls_handshake_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
         }
@@ -138,8 +144,14 @@ pub async fn serve<M, S, B>(
     B::Error: Into<BoxError>,
 {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(options.header_read_timeout);
-    builder.http2().timer(TokioTimer::new());
+    let cap = options.head_limits.parser_cap();
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(options.header_read_timeout)
+        // hyper-util's auto builder has no `max_header_size`; the read buffer bound is the head cap.
+        .max_buf_size(cap);
+    builder.http2().timer(TokioTimer::new()).max_header_list_size(u32::try_from(cap).unwrap_or(u32::MAX));
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     let local = listener.local_addr().ok();

@@ -15,6 +15,7 @@ use crate::model::entities::target::Target;
 use crate::model::entities::upstream::Upstream;
 use crate::plugins::{PluginConfig, PluginServices, PluginSet};
 use crate::router::{Router, RouterError};
+use crate::upstream::{CertificateStore, UpstreamTls};
 
 pub struct Snapshot {
     /// The store's configuration version this snapshot was built from.
@@ -29,6 +30,9 @@ pub struct Snapshot {
     pub consumers_by_custom_id: HashMap<String, Arc<Consumer>>,
     /// The ACL groups of each consumer (the `acls` entity), in creation order.
     pub acl_groups: HashMap<Uuid, Vec<String>>,
+    /// The TLS of each `https` service towards its upstream. A service missing here has TLS settings that
+    /// did not load (logged at build time) and fails closed with 502.
+    pub upstream_tls: HashMap<Uuid, Arc<UpstreamTls>>,
 }
 
 /// One ACL row: a consumer's membership of a group.
@@ -49,6 +53,10 @@ pub struct Configuration {
     pub plugins: Vec<PluginConfig>,
     pub consumers: Vec<Consumer>,
     pub acls: Vec<AclGroup>,
+    /// Certificates and CA certificates, for services' upstream TLS.
+    pub certificates: CertificateStore,
+    /// The node's `proxy_ssl_verify`: what `tls_verify = null` means.
+    pub proxy_ssl_verify: bool,
 }
 
 impl Snapshot {
@@ -63,6 +71,7 @@ impl Snapshot {
             consumers: HashMap::new(),
             consumers_by_custom_id: HashMap::new(),
             acl_groups: HashMap::new(),
+            upstream_tls: HashMap::new(),
         }
     }
 
@@ -90,6 +99,17 @@ impl Snapshot {
         for acl in config.acls {
             acl_groups.entry(acl.consumer.id).or_default().push(acl.group);
         }
+        let mut upstream_tls = HashMap::new();
+        for service in config.services.iter().filter(|s| s.protocol == "https") {
+            match UpstreamTls::for_service(service, config.proxy_ssl_verify, &config.certificates) {
+                Ok(tls) => {
+                    upstream_tls.insert(service.id, Arc::new(tls));
+                }
+                Err(error) => {
+                    tracing::error!(service = %service.id, %error, "upstream TLS not loaded; the service answers 502")
+                }
+            }
+        }
         Ok(Snapshot {
             config_version: config.version,
             router: Router::build(config.routes)?,
@@ -99,6 +119,7 @@ impl Snapshot {
             consumers,
             consumers_by_custom_id,
             acl_groups,
+            upstream_tls,
         })
     }
 }

@@ -1,5 +1,8 @@
 //! TLS for the listeners: the default certificate (generated once and kept in the prefix until certificates
-//! are configured) and the rustls server configuration (TLS 1.2+, ALPN h2 and http/1.1).
+//! are configured) and the rustls server configuration (TLS 1.2+, ALPN h2 and http/1.1). Client
+//! configurations (upstreams, health probes) are in [`client`].
+
+pub mod client;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -3,6 +3,7 @@
 //! precedence (flag over environment over file over default).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use proxy::listener::{ListenSpec, parse_listen};
 use serde::{Deserialize, Serialize};
@@ -117,6 +118,19 @@ pub struct Config {
     pub secrets_key_file: String,
     /// Lab opt-out: the oxd module does not verify the OP's TLS certificates (oxd's `trust_all_certs`).
     pub oxd_trust_all_certs: bool,
+    /// nginx's `NUMBER SIZE`: a request line or header line must fit in SIZE, the head in NUMBER × SIZE;
+    /// larger heads get 494.
+    pub large_client_header_buffers: String,
+    /// How long a client may take to send a request head (nginx time: `60s`, `500ms`, `1m`).
+    pub client_header_timeout: String,
+    /// Whether services with `tls_verify` unset verify their upstream's certificate (off, as in Kong).
+    pub proxy_ssl_verify: bool,
+    /// Idle upstream connections kept per upstream address, TLS identity and SNI.
+    pub upstream_keepalive_pool_size: u32,
+    /// Requests one upstream connection carries before it is closed.
+    pub upstream_keepalive_max_requests: u32,
+    /// Seconds an idle upstream connection is kept.
+    pub upstream_keepalive_idle_timeout: u64,
 }
 
 impl Default for Config {
@@ -149,6 +163,12 @@ impl Default for Config {
             shutdown_timeout: 10,
             secrets_key_file: String::new(),
             oxd_trust_all_certs: false,
+            large_client_header_buffers: "8 16k".into(),
+            client_header_timeout: "60s".into(),
+            proxy_ssl_verify: false,
+            upstream_keepalive_pool_size: 60,
+            upstream_keepalive_max_requests: 100,
+            upstream_keepalive_idle_timeout: 60,
         }
     }
 }
@@ -222,6 +242,8 @@ impl Config {
             return Err(ConfigError::Invalid("'ssl_cert' and 'ssl_cert_key' must be set together".into()));
         }
         self.header_set()?;
+        self.head_limits()?;
+        self.client_header_timeout()?;
         if self.database == Database::Postgres && self.pg_host.is_empty() {
             return Err(ConfigError::Invalid("'pg_host' must be set when 'database' is 'postgres'".into()));
         }
@@ -262,6 +284,28 @@ impl Config {
         })
     }
 
+    /// The parsed `large_client_header_buffers` setting.
+    pub fn head_limits(&self) -> Result<proxy::request_head::HeadLimits, ConfigError> {
+        proxy::request_head::HeadLimits::parse(&self.large_client_header_buffers).map_err(|message| {
+            ConfigError::Value {
+                key: "large_client_header_buffers".into(),
+                origin: "the configuration".into(),
+                message,
+            }
+        })
+    }
+
+    /// The parsed `client_header_timeout` setting.
+    pub fn client_header_timeout(&self) -> Result<Duration, ConfigError> {
+        parse_nginx_time(&self.client_header_timeout).filter(|timeout| !timeout.is_zero()).ok_or_else(|| {
+            ConfigError::Value {
+                key: "client_header_timeout".into(),
+                origin: "the configuration".into(),
+                message: format!("'{}' is not a time such as 60s, 500ms or 1m", self.client_header_timeout),
+            }
+        })
+    }
+
     pub fn sqlite_file(&self) -> PathBuf {
         if self.sqlite_path.is_empty() { self.prefix.join("gatehouse.db") } else { PathBuf::from(&self.sqlite_path) }
     }
@@ -285,6 +329,21 @@ impl Config {
         }
         value
     }
+}
+
+/// nginx's time syntax: a number with `ms`, `s` (the default), `m` or `h`.
+fn parse_nginx_time(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    let digits = value.find(|c: char| !c.is_ascii_digit()).unwrap_or(value.len());
+    let number: u64 = value[..digits].parse().ok()?;
+    let millis = match &value[digits..] {
+        "ms" => number,
+        "" | "s" => number.checked_mul(1000)?,
+        "m" => number.checked_mul(60_000)?,
+        "h" => number.checked_mul(3_600_000)?,
+        _ => return None,
+    };
+    Some(Duration::from_millis(millis))
 }
 
 /// Splits `--key value` / `--key=value` pairs, normalising dashes in the key to underscores.

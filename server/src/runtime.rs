@@ -23,6 +23,7 @@ use proxy::tls::{
     CertifiedKey, SniResolver, TlsAcceptor, TlsError, acceptor, from_pem_text, signing, sni_server_config,
 };
 use proxy::trusted::TrustedIps;
+use proxy::upstream::{CertificateStore, Keepalive, StoredCertificate};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -155,8 +156,13 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
     }
     let proxy_tls = sni.clone().map(sni_server_config).transpose().map_err(tls_error)?.map(TlsAcceptor::from);
     let allow_list = Arc::new(CallerAllowList::parse(&config.oxd_bind_ip_addresses).map_err(StartError::OxdAllowList)?);
-    let options =
-        ServeOptions { shutdown_grace: Duration::from_secs(config.shutdown_timeout), ..ServeOptions::default() };
+    let head_limits = config.head_limits()?;
+    let options = ServeOptions {
+        shutdown_grace: Duration::from_secs(config.shutdown_timeout),
+        header_read_timeout: config.client_header_timeout()?,
+        head_limits,
+        ..ServeOptions::default()
+    };
 
     let secrets = store.secrets().expect("a store opened from the configuration has the secrets key");
     let oxd_settings = OxdSettings { trust_all_certs: config.oxd_trust_all_certs, ..OxdSettings::default() };
@@ -174,8 +180,14 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
         trusted_ips: TrustedIps::parse(&node.config.trusted_ips)
             .map_err(|m| StartError::Config(ConfigError::Invalid(format!("trusted_ips: {m}"))))?,
         error_default_type: node.config.error_default_type.clone(),
+        head_limits,
+        keepalive: Keepalive {
+            pool_size: usize::try_from(node.config.upstream_keepalive_pool_size).unwrap_or(usize::MAX),
+            max_requests: node.config.upstream_keepalive_max_requests,
+            idle_timeout: Duration::from_secs(node.config.upstream_keepalive_idle_timeout),
+        },
     };
-    let initial = build_snapshot(&store, &node.plugin_services, &node.health)
+    let initial = build_snapshot(&store, &node.plugin_services, &node.health, node.config.proxy_ssl_verify)
         .await
         .map_err(|m| StartError::Config(ConfigError::Invalid(m)))?;
     node.health.follow(initial.balancers.values());
@@ -290,7 +302,8 @@ async fn follow_configuration(
                 if let Some(resolver) = &sni {
                     resolver.install(load_certificates(&node.store).await);
                 }
-                match build_snapshot(&node.store, &node.plugin_services, &node.health).await {
+                let verify = node.config.proxy_ssl_verify;
+                match build_snapshot(&node.store, &node.plugin_services, &node.health, verify).await {
                     Ok(snapshot) => {
                         tracing::debug!(version = snapshot.config_version, "proxy snapshot installed");
                         node.health.follow(snapshot.balancers.values());
@@ -338,6 +351,19 @@ async fn load_certificates(store: &Store) -> HashMap<String, Arc<rustls::sign::C
     by_name
 }
 
+/// The PEM texts of `certificates` and `ca_certificates`, for services' upstream TLS.
+async fn certificate_store(store: &Store) -> Result<CertificateStore, String> {
+    let mut certificates = CertificateStore::default();
+    for entity in store.all(EntityKind::Certificates).await.map_err(|e| e.to_string())? {
+        let text = |field: &str| entity.doc[field].as_str().unwrap_or_default().to_string();
+        certificates.certificates.insert(entity.id, StoredCertificate { cert: text("cert"), key: text("key") });
+    }
+    for entity in store.all(EntityKind::CaCertificates).await.map_err(|e| e.to_string())? {
+        certificates.ca_certificates.insert(entity.id, entity.doc["cert"].as_str().unwrap_or_default().to_string());
+    }
+    Ok(certificates)
+}
+
 /// Every stored entity of `kind`, typed.
 async fn typed<T: serde::de::DeserializeOwned>(store: &Store, kind: EntityKind) -> Result<Vec<T>, String> {
     store
@@ -354,6 +380,7 @@ pub async fn build_snapshot(
     store: &Store,
     plugin_services: &PluginServices,
     health: &HealthRegistry,
+    proxy_ssl_verify: bool,
 ) -> Result<Snapshot, String> {
     let version = store.config_version();
     let mut services = Vec::new();
@@ -376,7 +403,19 @@ pub async fn build_snapshot(
     let plugins: Vec<PluginConfig> = typed(store, EntityKind::Plugins).await?;
     let consumers: Vec<Consumer> = typed(store, EntityKind::Consumers).await?;
     let acls: Vec<AclGroup> = typed(store, EntityKind::Acls).await?;
-    let configuration = Configuration { version, routes, services, upstreams, targets, plugins, consumers, acls };
+    let certificates = certificate_store(store).await?;
+    let configuration = Configuration {
+        version,
+        routes,
+        services,
+        upstreams,
+        targets,
+        plugins,
+        consumers,
+        acls,
+        certificates,
+        proxy_ssl_verify,
+    };
     Snapshot::build(configuration, plugin_services, health).map_err(|e| e.to_string())
 }
 

@@ -5,26 +5,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Gatehouse, echo};
-
-async fn admin(node: &Gatehouse, method: reqwest::Method, path: &str, body: Value) -> Value {
-    let response = reqwest::Client::new().request(method, node.admin_url(path)).json(&body).send().await.unwrap();
-    assert!(response.status().is_success(), "{path}: {}", response.status());
-    response.json().await.unwrap_or(Value::Null)
-}
-
-/// Waits until the proxy answers `path` with `status`; returns how long the change took to go live.
-async fn until(node: &Gatehouse, path: &str, status: u16) -> Duration {
-    let started = Instant::now();
-    loop {
-        let response = reqwest::get(format!("http://{}{path}", node.proxy_http)).await.unwrap();
-        if response.status() == status {
-            return started.elapsed();
-        }
-        assert!(started.elapsed() < Duration::from_secs(5), "{path} never answered {status}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
+use support::{Gatehouse, admin, echo, until};
 
 async fn configure(node: &Gatehouse, upstream: std::net::SocketAddr, route: Value) {
     admin(

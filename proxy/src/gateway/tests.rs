@@ -121,3 +121,12 @@ fn install_replaces_the_serving_snapshot() {
     );
     assert_eq!(gateway.snapshot().config_version, 7);
 }
+
+#[test]
+fn upstream_server_names_drop_the_port_and_ipv6_brackets() {
+    assert_eq!(server_name("api.example:8443"), "api.example");
+    assert_eq!(server_name("api.example"), "api.example");
+    assert_eq!(server_name("[::1]:8443"), "::1");
+    assert_eq!(server_name("[::1]"), "::1");
+    assert_eq!(without_port("[::1]:8443"), "[::1]");
+}

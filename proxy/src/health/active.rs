@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::{AbortHandle, JoinSet};
@@ -20,6 +20,8 @@ use uuid::Uuid;
 use super::{Observation, Rules, TargetHealth};
 use crate::balancer::{Balancer, Peer};
 use crate::model::entities::healthchecks::Active;
+use crate::tls::TlsError;
+use crate::tls::client::{Verification, client_config};
 
 /// The active checks running on this node, by upstream.
 #[derive(Debug, Default)]
@@ -140,7 +142,7 @@ struct Probe {
 }
 
 impl Probe {
-    fn new(active: &Active, host_header: Option<String>) -> Result<Probe, rustls::Error> {
+    fn new(active: &Active, host_header: Option<String>) -> Result<Probe, TlsError> {
         // gRPC services are probed as HTTP/1 services would be: a status line answers either way.
         let kind = match active.kind.as_str() {
             "tcp" => Kind::Tcp,
@@ -148,7 +150,11 @@ impl Probe {
             _ => Kind::Http,
         };
         let tls = match kind {
-            Kind::Https => Some(TlsConnector::from(Arc::new(client_config(active.https_verify_certificate)?))),
+            Kind::Https => {
+                let verification =
+                    if active.https_verify_certificate { Verification::PublicRoots } else { Verification::Off };
+                Some(TlsConnector::from(Arc::new(client_config(&verification, None)?)))
+            }
             _ => None,
         };
         Ok(Probe {
@@ -241,59 +247,6 @@ fn status_of(line: &[u8]) -> Option<u16> {
     let mut parts = line.split_ascii_whitespace();
     parts.next().filter(|version| version.starts_with("HTTP/"))?;
     parts.next()?.parse().ok().filter(|status| (100..1000).contains(status))
-}
-
-/// TLS for `https` probes: the Mozilla roots, or no verification when `https_verify_certificate` is off.
-fn client_config(verify: bool) -> Result<rustls::ClientConfig, rustls::Error> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder =
-        rustls::ClientConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
-    let config = if verify {
-        let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        builder.with_root_certificates(roots).with_no_client_auth()
-    } else {
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(AnyCertificate(provider))).with_no_client_auth()
-    };
-    Ok(config)
-}
-
-/// Accepts any server certificate (the handshake signatures are still checked).
-#[derive(Debug)]
-struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 #[cfg(test)]

@@ -65,3 +65,25 @@ fn public_view_masks_secrets_and_lists_listeners() {
     assert_eq!(view["proxy_listen"], serde_json::json!(["0.0.0.0:80", "0.0.0.0:443 ssl"]));
     assert_eq!(view["database"], "sqlite");
 }
+
+#[test]
+fn request_head_settings_use_nginx_syntax() {
+    let config = Config::load(None, no_env(), &[]).unwrap();
+    assert_eq!(config.head_limits().unwrap(), proxy::request_head::HeadLimits::default());
+    assert_eq!(config.client_header_timeout().unwrap(), Duration::from_secs(60));
+    let flags: Vec<String> =
+        ["--large_client_header_buffers", "4 8k", "--client_header_timeout", "500ms"].map(String::from).into();
+    let config = Config::load(None, no_env(), &flags).unwrap();
+    assert_eq!(config.head_limits().unwrap().total, 32 * 1024);
+    assert_eq!(config.client_header_timeout().unwrap(), Duration::from_millis(500));
+    for (key, value) in [
+        ("large_client_header_buffers", "16k"),
+        ("large_client_header_buffers", "8 100"),
+        ("client_header_timeout", "soon"),
+        ("client_header_timeout", "0s"),
+        ("client_header_timeout", "5x"),
+    ] {
+        let err = Config::load(None, no_env(), &[format!("--{key}={value}")]).unwrap_err().to_string();
+        assert!(err.contains(key), "{key} = {value}: {err}");
+    }
+}

@@ -3,7 +3,12 @@
 #![allow(dead_code)] // each test file uses a different part of the harness
 
 pub mod echo;
+pub mod faulty;
 pub mod op;
+pub mod process;
+pub mod raw;
+pub mod tls_echo;
+pub mod ws_echo;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -186,4 +191,50 @@ pub fn wait_with_timeout(child: &mut Child, timeout: Duration) -> ExitStatus {
 pub fn run(args: &[&str]) -> (ExitStatus, String, String) {
     let output = Command::new(binary()).args(args).env_remove("RUST_LOG").stdin(Stdio::null()).output().unwrap();
     (output.status, String::from_utf8_lossy(&output.stdout).into(), String::from_utf8_lossy(&output.stderr).into())
+}
+
+/// An Admin API request that must succeed; its JSON answer (null when there is none).
+pub async fn admin(
+    node: &Gatehouse,
+    method: reqwest::Method,
+    path: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let response = reqwest::Client::new().request(method, node.admin_url(path)).json(&body).send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    assert!(status.is_success(), "{path}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+}
+
+/// Waits until the proxy answers `path` with `status`; returns how long the change took to go live.
+pub async fn until(node: &Gatehouse, path: &str, status: u16) -> Duration {
+    let started = Instant::now();
+    loop {
+        let response = reqwest::get(format!("http://{}{path}", node.proxy_http)).await.unwrap();
+        if response.status() == status {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "{path} never answered {status}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A service `name` with `fields` (`url`, timeouts, TLS; `retries` 0 unless given), routed at `/<name>`.
+pub async fn service(node: &Gatehouse, name: &str, fields: serde_json::Value) {
+    let mut body = serde_json::json!({"retries": 0});
+    if let (Some(body), Some(fields)) = (body.as_object_mut(), fields.as_object()) {
+        body.extend(fields.clone());
+    }
+    admin(node, reqwest::Method::PUT, &format!("/services/{name}"), body).await;
+    let route = serde_json::json!({"paths": [format!("/{name}")]});
+    admin(node, reqwest::Method::POST, &format!("/services/{name}/routes"), route).await;
+}
+
+/// Waits until everything configured so far serves: a route added last, to a working upstream, answers.
+/// (Routes to upstreams that fail on purpose cannot show it themselves.)
+pub async fn configured(node: &Gatehouse) {
+    let sentinel = echo::start().await;
+    service(node, "sentinel", serde_json::json!({"url": format!("http://{sentinel}")})).await;
+    until(node, "/sentinel", 200).await;
 }

@@ -25,6 +25,17 @@ pub struct Service {
     pub read_timeout: u64,
     #[serde(default = "enabled")]
     pub enabled: bool,
+    /// `https` only: verify the upstream's certificate; null → the node's `proxy_ssl_verify`.
+    #[serde(default)]
+    pub tls_verify: Option<bool>,
+    #[serde(default)]
+    pub tls_verify_depth: Option<u32>,
+    /// `https` only: the CA certificates (ids) the upstream's chain must lead to; null → Mozilla's roots.
+    #[serde(default)]
+    pub ca_certificates: Option<Vec<Uuid>>,
+    /// `https` only: the certificate presented to the upstream (mTLS).
+    #[serde(default)]
+    pub client_certificate: Option<crate::model::entities::Reference>,
 }
 
 fn enabled() -> bool {

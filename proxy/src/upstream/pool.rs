@@ -1,0 +1,158 @@
+//! Idle upstream connections kept for reuse (`proxy.md` §8.3): at most `pool_size` per key, each closed
+//! after `max_requests` exchanges or `idle_timeout` without one. The key is the whole upstream identity
+//! (address, port, TLS profile, SNI), so a connection is never reused under other TLS settings.
+//!
+//! The lock guards plain vectors and is never held across an await.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use hyper::client::conn::http1::SendRequest;
+
+use super::body::RequestBody;
+use super::deadlines::Bounds;
+
+/// Kong's `upstream_keepalive_*` settings; as in Kong, a pool size of 0 turns keep-alive off and 0 for the
+/// other two means no limit.
+#[derive(Debug, Clone, Copy)]
+pub struct Keepalive {
+    pub pool_size: usize,
+    pub max_requests: u32,
+    pub idle_timeout: Duration,
+}
+
+impl Keepalive {
+    fn fresh(&self, since: Instant) -> bool {
+        self.idle_timeout.is_zero() || since.elapsed() < self.idle_timeout
+    }
+
+    fn worn_out(&self, exchanges: u32) -> bool {
+        self.max_requests != 0 && exchanges >= self.max_requests
+    }
+}
+
+impl Default for Keepalive {
+    fn default() -> Self {
+        Keepalive { pool_size: 60, max_requests: 100, idle_timeout: Duration::from_secs(60) }
+    }
+}
+
+/// Which connections are interchangeable.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PoolKey {
+    pub host: Box<str>,
+    pub port: u16,
+    /// The TLS profile's fingerprint and the SNI; `None` for plain HTTP.
+    pub tls: Option<(u64, Box<str>)>,
+}
+
+/// One upstream connection: hyper's handle on it and its timeouts.
+pub struct Connection {
+    pub sender: SendRequest<RequestBody>,
+    pub bounds: Arc<Bounds>,
+    /// Exchanges carried so far, this one included.
+    pub exchanges: u32,
+}
+
+struct Idle {
+    connection: Connection,
+    since: Instant,
+}
+
+pub struct Pool {
+    idle: Mutex<HashMap<PoolKey, Vec<Idle>>>,
+    keepalive: Keepalive,
+    reaping: AtomicBool,
+}
+
+impl Pool {
+    pub fn new(keepalive: Keepalive) -> Arc<Pool> {
+        Arc::new(Pool { idle: Mutex::default(), keepalive, reaping: AtomicBool::new(false) })
+    }
+
+    /// The most recently used idle connection of `key` that hyper has not seen closed.
+    pub fn checkout(&self, key: &PoolKey) -> Option<Connection> {
+        let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let list = idle.get_mut(key)?;
+        while let Some(entry) = list.pop() {
+            if self.keepalive.fresh(entry.since) && !entry.connection.sender.is_closed() {
+                return Some(entry.connection);
+            }
+        }
+        None
+    }
+
+    /// Keeps a connection whose exchange is complete, unless it is worn out, closed, or the pool is full.
+    pub fn checkin(self: &Arc<Self>, key: PoolKey, connection: Connection) {
+        if self.keepalive.worn_out(connection.exchanges) || connection.sender.is_closed() {
+            return;
+        }
+        connection.bounds.disarm_reading();
+        {
+            let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let list = idle.entry(key).or_default();
+            if list.len() >= self.keepalive.pool_size {
+                return;
+            }
+            list.push(Idle { connection, since: Instant::now() });
+        }
+        self.start_reaping();
+    }
+
+    /// Idle connections of every key, for tests and diagnostics.
+    pub fn idle_count(&self) -> usize {
+        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).values().map(Vec::len).sum()
+    }
+
+    /// Closes idle connections past their idle timeout even when their key sees no more traffic; the task
+    /// ends with the pool.
+    fn start_reaping(self: &Arc<Self>) {
+        if self.keepalive.idle_timeout.is_zero() || self.reaping.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.reaping.store(false, Ordering::Relaxed);
+            return;
+        };
+        let pool: Weak<Pool> = Arc::downgrade(self);
+        let every = (self.keepalive.idle_timeout / 2).max(Duration::from_millis(500));
+        runtime.spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let Some(pool) = pool.upgrade() else { return };
+                pool.reap();
+            }
+        });
+    }
+
+    fn reap(&self) {
+        let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        idle.retain(|_, list| {
+            list.retain(|entry| self.keepalive.fresh(entry.since) && !entry.connection.sender.is_closed());
+            !list.is_empty()
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_means_no_limit_for_requests_and_idle_time() {
+        let kong = Keepalive::default();
+        assert!(!kong.worn_out(99) && kong.worn_out(100));
+        assert!(kong.fresh(Instant::now()));
+        let unlimited = Keepalive { pool_size: 1, max_requests: 0, idle_timeout: Duration::ZERO };
+        assert!(!unlimited.worn_out(u32::MAX));
+        // (An Instant cannot go back 61 s on a machine that booted less than 61 s ago.)
+        if let Some(long_ago) = Instant::now().checked_sub(Duration::from_secs(61)) {
+            assert!(!kong.fresh(long_ago), "60 s idle is too long");
+            assert!(unlimited.fresh(long_ago));
+        }
+    }
+}
