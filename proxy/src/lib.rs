@@ -19,6 +19,8 @@ pub mod health;
 #[cfg(feature = "engine")]
 pub mod listener;
 #[cfg(feature = "engine")]
+pub mod lua;
+#[cfg(feature = "engine")]
 pub mod metrics;
 #[cfg(feature = "engine")]
 pub mod oxd;

@@ -366,3 +366,108 @@ async fn jwt_access_tokens_are_verified_locally_with_the_ops_keys() {
         assert_eq!((status, body), (401, json!({"message": "JWT is not verified, reason: audience mismatch"})));
     }
 }
+
+#[tokio::test]
+async fn custom_headers_replace_the_legacy_set_and_are_computed_once_per_token() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    let op = Op::start(&[]);
+    let upstream = echo::start().await;
+    let (node, _dir) = Gatehouse::start(&[]);
+    let client = register(&node, &op).await;
+    let token = client_token(&node, &op, &client).await;
+    let consumer = admin(&node, reqwest::Method::PUT, "/consumers/app", json!({"custom_id": client.client_id})).await;
+    let anonymous = admin(&node, reqwest::Method::PUT, "/consumers/anonymous", json!({"custom_id": "anonymous"})).await;
+    admin(&node, reqwest::Method::PUT, "/services/api", json!({"url": format!("http://{upstream}")})).await;
+    // The GG UI's defaults, a jwt and an iterate header, a constant, and one that fails at run time.
+    let custom_headers = json!([
+        {"header_name": "x-consumer-id", "value_lua_exp": "consumer.id", "format": "string"},
+        {"header_name": "x-oauth-client-id", "value_lua_exp": "introspect_data.client_id", "format": "string"},
+        {"header_name": "x-consumer-custom-id", "value_lua_exp": "introspect_data.client_id", "format": "string"},
+        {"header_name": "x-oauth-expiration", "value_lua_exp": "introspect_data.exp", "format": "string"},
+        {"header_name": "x-authenticated-scope", "value_lua_exp": "introspect_data.scope", "format": "list", "sep": ","},
+        {"header_name": "kong_access_token_jwt", "value_lua_exp": "introspect_data", "format": "jwt"},
+        {"header_name": "kong_consumer_{*}", "value_lua_exp": "consumer", "format": "string", "iterate": true},
+        {"header_name": "http_kong_api_version", "value_lua_exp": "\"version 1.0\""},
+        {"header_name": "x-broken", "value_lua_exp": "introspect_data.stub[2]"},
+    ]);
+    let routes = [
+        ("custom", json!({"custom_headers": custom_headers})),
+        ("anon", json!({"custom_headers": custom_headers, "anonymous": anonymous["id"]})),
+    ];
+    for (name, extra) in &routes {
+        admin(
+            &node,
+            reqwest::Method::PUT,
+            &format!("/routes/{name}"),
+            json!({"paths": [format!("/{name}")], "service": {"name": "api"}}),
+        )
+        .await;
+        admin(
+            &node,
+            reqwest::Method::POST,
+            &format!("/routes/{name}/plugins"),
+            json!({"name": "gluu-oauth-auth", "config": plugin_config(&node, &op, &client, extra.clone())}),
+        )
+        .await;
+    }
+    until(&node, "/custom", 401).await;
+    until(&node, "/anon", 200).await;
+
+    let before = op.stats().await["introspection"].as_u64().unwrap();
+    let mut seen = Vec::new();
+    for call_number in ["first", "cached"] {
+        let (status, echoed) = call(&node, "/custom", Some(&token)).await;
+        assert_eq!(status, 200, "{call_number}: {echoed}");
+        let mut headers = echoed["headers"].as_object().unwrap().clone();
+        assert_eq!(headers["x-consumer-id"], consumer["id"], "{call_number}: the client's forged value is replaced");
+        assert_eq!(headers["x-oauth-client-id"], client.client_id.as_str());
+        assert_eq!(headers["x-consumer-custom-id"], client.client_id.as_str());
+        assert!(headers["x-oauth-expiration"].as_str().unwrap().parse::<i64>().unwrap() > 1_600_000_000);
+        let scopes: Vec<&str> = headers["x-authenticated-scope"].as_str().unwrap().split(',').collect();
+        assert!(scopes.contains(&"email"), "{scopes:?}");
+        let jwt = headers["kong-access-token-jwt"].as_str().unwrap();
+        let payload = jwt.split('.').nth(1).unwrap();
+        let payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        assert_eq!((payload["active"].clone(), payload["client_id"].clone()), (json!(true), json!(client.client_id)));
+        assert_eq!(payload["consumer"]["id"], consumer["id"]);
+        assert!(jwt.ends_with('.'), "unsigned");
+        assert_eq!(headers["kong-consumer-id"], consumer["id"]);
+        assert_eq!(headers["kong-consumer-username"], "app");
+        assert_eq!(headers["kong-consumer-custom-id"], client.client_id.as_str());
+        assert_eq!(headers["kong-consumer-created-at"], consumer["created_at"].to_string().as_str());
+        assert_eq!(headers["http-kong-api-version"], "version 1.0");
+        for absent in ["x-broken", "x-consumer-username", "x-anonymous-consumer"] {
+            assert!(headers.get(absent).is_none(), "{call_number}: {absent} (legacy set or failed expression)");
+        }
+        headers.retain(|name, _| name.starts_with("x-") || name.starts_with("kong-") || name.starts_with("http-"));
+        seen.push(headers);
+    }
+    assert_eq!(seen[0], seen[1], "the cached call gets the same headers");
+    let after = op.stats().await["introspection"].as_u64().unwrap();
+    assert_eq!(after - before, 1, "one introspection, then the cache");
+
+    let (status, echoed) = call(&node, "/anon", None).await;
+    assert_eq!(status, 200, "{echoed}");
+    let headers = &echoed["headers"];
+    assert_eq!(headers["x-consumer-id"], anonymous["id"], "computed with the anonymous consumer");
+    assert_eq!(headers["kong-consumer-username"], "anonymous");
+    assert_eq!(headers["x-anonymous-consumer"], "true");
+    assert!(headers.get("x-oauth-client-id").is_none());
+    assert!(headers.get("kong-access-token-jwt").is_some(), "introspect_data is {{consumer = …}}");
+
+    let response = reqwest::Client::new()
+        .post(node.admin_url("/routes/custom/plugins"))
+        .json(&json!({"name": "gluu-oauth-auth", "config": plugin_config(&node, &op, &client,
+            json!({"custom_headers": [{"header_name": "x-bad", "value_lua_exp": "introspect_data."}]}))}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["fields"]["config"],
+        "x-bad has not a valid lua expression value, Error: [string \"return introspect_data.\"]:1: <name> expected near <eof>"
+    );
+}

@@ -3,9 +3,10 @@
 //!
 //! Validations are cached per plugin instance, OP and SHA-256 of the token (never the token itself), up to
 //! the token's expiry capped by `max_ttl`; inactive tokens are cached briefly; concurrent misses share one
-//! OP call (§14 D1–D3). The consumer is looked up in the current snapshot on every request.
+//! OP call (§14 D1–D3). The consumer is looked up in the current snapshot on every request. Upstream headers
+//! come from `custom_headers` when configured (computed once per cached token), else from the legacy set.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::StatusCode;
@@ -16,6 +17,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use super::custom_headers::{CustomHeaders, Environment, HeaderConfig, UpstreamHeaders};
 use super::{Access, Credential, Flow, Plugin, PluginServices, RequestCtx, settings};
 use crate::errors::json_exit;
 use crate::model::entities::consumer::Consumer;
@@ -46,9 +48,48 @@ impl Default for TokenCacheSettings {
 /// What validating one token found.
 #[derive(Debug, Clone)]
 pub enum Validation {
-    Active(Arc<Map<String, Value>>),
+    Active(Arc<ActiveToken>),
     /// A 401-class failure with its message.
     Rejected(String),
+}
+
+/// A valid token: its data as the OP (or the JWT) gave it, and the `custom_headers` computed for it.
+#[derive(Debug)]
+pub struct ActiveToken {
+    pub data: Map<String, Value>,
+    /// Computed on the token's first authenticated use and kept as long as the cache entry (§3.3), under the
+    /// fingerprint of the configuration and the consumer they were computed for: when either changes (a
+    /// reconfigured plugin, consumer mapping switched, the consumer replaced) they are computed again.
+    headers: Mutex<Option<(HeadersFor, UpstreamHeaders)>>,
+}
+
+/// What cached headers were computed for: the `custom_headers` fingerprint and the consumer's id.
+type HeadersFor = (u64, Option<Uuid>);
+
+impl ActiveToken {
+    pub fn new(data: Map<String, Value>) -> ActiveToken {
+        ActiveToken { data, headers: Mutex::new(None) }
+    }
+
+    /// The headers `custom` gives for this token, computed by `compute` unless cached. Concurrent requests
+    /// with the token wait for the one computing (briefly: evaluation is bounded and never awaits).
+    fn headers(
+        &self,
+        custom: &CustomHeaders,
+        consumer: Option<Uuid>,
+        compute: impl FnOnce() -> UpstreamHeaders,
+    ) -> UpstreamHeaders {
+        let key: HeadersFor = (custom.fingerprint(), consumer);
+        let mut slot = self.headers.lock().unwrap_or_else(|e| e.into_inner());
+        match &*slot {
+            Some((computed_for, headers)) if *computed_for == key => headers.clone(),
+            _ => {
+                let headers = compute();
+                *slot = Some((key, headers.clone()));
+                headers
+            }
+        }
+    }
 }
 
 /// (plugin instance, token kind, OP, SHA-256 of the token).
@@ -69,6 +110,7 @@ struct Settings {
     anonymous: Option<String>,
     pass_credentials: Option<String>,
     consumer_mapping: Option<bool>,
+    custom_headers: Option<Vec<HeaderConfig>>,
     jwt_audience: Option<Vec<String>>,
 }
 
@@ -88,6 +130,10 @@ pub struct GluuOauthAuth {
     anonymous: Option<String>,
     pass_credentials: PassCredentials,
     consumer_mapping: bool,
+    /// `None` when not configured: the legacy headers are set instead.
+    custom_headers: Option<CustomHeaders>,
+    /// The anonymous consumer's `custom_headers`, computed once per snapshot (the consumer is the snapshot's).
+    anonymous_headers: OnceLock<UpstreamHeaders>,
     jwt_audience: Option<Vec<String>>,
     oxd: Arc<Oxd>,
     cache: Arc<TokenCache>,
@@ -147,6 +193,8 @@ impl GluuOauthAuth {
                 _ => PassCredentials::Pass,
             },
             consumer_mapping: s.consumer_mapping.unwrap_or(true),
+            custom_headers: s.custom_headers.as_deref().map(CustomHeaders::new).transpose()?,
+            anonymous_headers: OnceLock::new(),
             jwt_audience: s.jwt_audience,
             oxd,
             cache: services.token_cache.clone(),
@@ -163,8 +211,8 @@ impl GluuOauthAuth {
             .get_or_fetch(&key, false, || async {
                 let validation = self.validate_uncached(token).await?;
                 let ttl = match &validation {
-                    Validation::Active(data) => {
-                        let left = data.get("exp").and_then(Value::as_i64).map_or(0, |exp| exp - now() - 5);
+                    Validation::Active(token) => {
+                        let left = token.data.get("exp").and_then(Value::as_i64).map_or(0, |exp| exp - now() - 5);
                         Duration::from_secs(left.max(0) as u64).min(settings.max_ttl)
                     }
                     Validation::Rejected(_) => settings.negative_ttl,
@@ -177,7 +225,7 @@ impl GluuOauthAuth {
     async fn validate_uncached(&self, token: &str) -> Result<Validation, OxdError> {
         if let Some(parsed) = jwt::parse(token) {
             return match self.oxd.verify_jwt(&self.op_discovery, &parsed, self.jwt_audience.as_deref()).await {
-                Ok(payload) => Ok(Validation::Active(Arc::new(payload))),
+                Ok(payload) => Ok(Validation::Active(Arc::new(ActiveToken::new(payload)))),
                 Err(JwtRejection::Unavailable(error)) => {
                     tracing::error!(%error, "cannot verify a JWT access token");
                     Err(OxdError::internal())
@@ -200,7 +248,7 @@ impl GluuOauthAuth {
         let answer = self.oxd.introspect_access_token(&site, token).await?;
         match answer {
             Value::Object(data) if data.get("active") == Some(&Value::Bool(true)) => {
-                Ok(Validation::Active(Arc::new(data)))
+                Ok(Validation::Active(Arc::new(ActiveToken::new(data))))
             }
             _ => Ok(Validation::Rejected(INVALID_TOKEN.into())),
         }
@@ -221,8 +269,8 @@ impl GluuOauthAuth {
                 None => unauthorized("Failed to get bearer token from Authorization header"),
             };
         };
-        let data = match self.validate(&token).await {
-            Ok(Validation::Active(data)) => data,
+        let active = match self.validate(&token).await {
+            Ok(Validation::Active(active)) => active,
             Ok(Validation::Rejected(message)) => {
                 return match &self.anonymous {
                     Some(anonymous) => self.anonymous_branch(cx, anonymous),
@@ -234,8 +282,8 @@ impl GluuOauthAuth {
                 return unexpected();
             }
         };
-        let client_id = data.get("client_id").and_then(Value::as_str).map(str::to_string);
-        let mut token_data = (*data).clone();
+        let client_id = active.data.get("client_id").and_then(Value::as_str).map(str::to_string);
+        let mut token_data = active.data.clone();
         let consumer = if self.consumer_mapping {
             let found = client_id.as_deref().and_then(|id| cx.snapshot.consumers_by_custom_id.get(id)).cloned();
             let Some(consumer) = found else {
@@ -269,7 +317,7 @@ impl GluuOauthAuth {
                 }
             }
         }
-        legacy_headers(cx, consumer.as_deref(), &token_data);
+        self.identity_headers(cx, consumer.as_deref(), &token_data, Some(&active));
         cx.request_token = Some(token);
         cx.request_token_data = Some(token_data);
         Flow::Continue
@@ -284,11 +332,38 @@ impl GluuOauthAuth {
                 return unexpected();
             };
             let data = json!({"consumer": consumer_json(&consumer)});
-            legacy_headers(cx, Some(&consumer), &data);
+            self.identity_headers(cx, Some(&consumer), &data, None);
         } else {
-            legacy_headers(cx, None, &json!({}));
+            self.identity_headers(cx, None, &json!({}), None);
         }
         Flow::Continue
+    }
+
+    /// The headers telling the upstream who calls (§6 step 7): `custom_headers` evaluated with
+    /// `{introspect_data = data, consumer = data.consumer}` — cached with the token, or per snapshot in the
+    /// anonymous branch (`token` = `None`) — or the legacy set when none are configured. Either way
+    /// `X-Anonymous-Consumer: true` when the data has no `client_id`.
+    fn identity_headers(
+        &self,
+        cx: &mut RequestCtx,
+        consumer: Option<&Consumer>,
+        data: &Value,
+        token: Option<&ActiveToken>,
+    ) {
+        let Some(custom) = &self.custom_headers else {
+            return legacy_headers(cx, consumer, data);
+        };
+        let compute = || custom.compute(&Environment::auth(data));
+        let headers = match token {
+            Some(token) => token.headers(custom, consumer.map(|c| c.id), compute),
+            None => self.anonymous_headers.get_or_init(compute).clone(),
+        };
+        headers.apply(&mut cx.request.headers);
+        if !data.get("client_id").is_some_and(truthy) {
+            cx.request
+                .headers
+                .insert(HeaderName::from_static("x-anonymous-consumer"), HeaderValue::from_static("true"));
+        }
     }
 }
 
@@ -300,8 +375,8 @@ fn consumer_json(consumer: &Consumer) -> Value {
     serde_json::to_value(consumer).unwrap_or_default()
 }
 
-/// Kong's consumer headers and the OAuth ones (the legacy set), used when no `custom_headers` are
-/// configured.
+/// Kong's consumer headers and the OAuth ones (the legacy set), used when `custom_headers` is not
+/// configured (an empty array is configured: no headers, as in GG).
 fn legacy_headers(cx: &mut RequestCtx, consumer: Option<&Consumer>, data: &Value) {
     let mut set = |name: &'static str, value: String| {
         if let Ok(value) = HeaderValue::from_str(&value) {
@@ -337,5 +412,43 @@ fn legacy_headers(cx: &mut RequestCtx, consumer: Option<&Consumer>, data: &Value
 impl Plugin for GluuOauthAuth {
     fn access<'a>(&'a self, cx: &'a mut RequestCtx) -> Access<'a> {
         Access::Later(Box::pin(self.authenticate(cx)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    fn custom(expression: &str) -> CustomHeaders {
+        let config = HeaderConfig {
+            header_name: "x-h".into(),
+            value_lua_exp: expression.into(),
+            format: None,
+            sep: None,
+            iterate: None,
+        };
+        CustomHeaders::new(&[config]).unwrap()
+    }
+
+    #[test]
+    fn a_tokens_headers_are_computed_once_per_configuration_and_consumer() {
+        let token = ActiveToken::new(Map::new());
+        let computed = Cell::new(0);
+        let compute = || {
+            computed.set(computed.get() + 1);
+            UpstreamHeaders::default()
+        };
+        let (first, changed) = (custom("consumer.id"), custom("consumer.username"));
+        let (alice, bob) = (Some(Uuid::from_u128(1)), Some(Uuid::from_u128(2)));
+        token.headers(&first, alice, compute);
+        token.headers(&custom("consumer.id"), alice, compute);
+        assert_eq!(computed.get(), 1, "cached, also for the same configuration compiled again");
+        token.headers(&changed, alice, compute);
+        assert_eq!(computed.get(), 2, "a changed configuration recomputes");
+        token.headers(&changed, bob, compute);
+        token.headers(&changed, None, compute);
+        assert_eq!(computed.get(), 4, "another consumer, or none, recomputes");
     }
 }

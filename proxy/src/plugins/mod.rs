@@ -10,6 +10,7 @@
 mod acl;
 mod context;
 mod cors;
+pub mod custom_headers;
 pub mod gluu_metrics;
 pub mod gluu_oauth_auth;
 mod gluu_oauth_pep;

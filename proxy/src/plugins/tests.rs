@@ -103,7 +103,8 @@ fn status(flow: Access<'_>) -> Option<u16> {
 fn acl_decides_on_consumer_groups_and_authenticated_groups() {
     use crate::model::entities::consumer::Consumer;
     use crate::snapshot::{AclGroup, Configuration, Snapshot};
-    let consumer = Consumer { id: CONSUMER, username: Some("alice".into()), custom_id: None, tags: None };
+    let consumer =
+        Consumer { id: CONSUMER, username: Some("alice".into()), custom_id: None, created_at: None, tags: None };
     let acls = ["gold", "beta"]
         .map(|group| AclGroup { consumer: crate::model::entities::Reference { id: CONSUMER }, group: group.into() });
     let configuration = Configuration { consumers: vec![consumer], acls: acls.to_vec(), ..Configuration::default() };

@@ -11,6 +11,9 @@ pub struct Consumer {
     pub id: uuid::Uuid,
     pub username: Option<String>,
     pub custom_id: Option<String>,
+    /// Epoch seconds; part of the consumer the Gluu plugins' `custom_headers` see (`consumer.created_at`).
+    #[serde(default)]
+    pub created_at: Option<i64>,
     #[serde(default)]
     pub tags: Option<Vec<String>>,
 }

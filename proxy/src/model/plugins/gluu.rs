@@ -34,3 +34,19 @@ fn check_protection_document(value: &Value) -> Result<(), String> {
     let text = value.as_str().unwrap_or_default();
     ProtectionDocument::parse(text).map(drop).map_err(|error| error.to_string())
 }
+
+/// The Lua parser's message when `return <expression>` does not compile (GG checked with `loadstring`).
+///
+/// Only the engine embeds Lua, so this calls it directly under `cfg(feature = "engine")`; the wasm build of the
+/// model (the admin UI) accepts every expression and the Admin API, always an engine build, decides on write.
+/// A direct call rather than a checker registered at start-up: a registration can be forgotten (a test, a
+/// tool validating entities), and a forgotten one would silently accept expressions that never run.
+pub fn lua_syntax_error(expression: &str) -> Option<String> {
+    #[cfg(feature = "engine")]
+    return crate::lua::syntax_error(expression);
+    #[cfg(not(feature = "engine"))]
+    {
+        let _ = expression;
+        None
+    }
+}

@@ -1,11 +1,11 @@
 //! `gluu-oauth-auth` (`gluu-plugins.md` §6): validates OAuth access tokens with the OP (introspection through
 //! oxd, or locally for JWTs), maps the client to a consumer and tells the upstream who is calling.
 
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use super::PluginDef;
-use super::gluu::{FORBIDDEN_SCOPES, oxd_fields};
-use crate::model::schema::Field;
+use super::gluu::{FORBIDDEN_SCOPES, lua_syntax_error, oxd_fields};
+use crate::model::schema::{EntityCheck, Field};
 use crate::model::typedefs;
 
 /// The `custom_headers` records of the auth plugins (§3.7).
@@ -25,6 +25,25 @@ pub fn custom_headers() -> Field {
     )
 }
 
+/// GG's `custom_validator` on `config`: every `value_lua_exp` compiles as `return <exp>`, else the first that
+/// does not is reported on `config` with GG's message (§3.7).
+pub fn custom_headers_compile() -> EntityCheck {
+    EntityCheck::Custom(check_custom_headers)
+}
+
+fn check_custom_headers(plugin: &Map<String, Value>) -> Vec<(String, String)> {
+    let headers = plugin.get("config").and_then(|config| config.get("custom_headers")).and_then(Value::as_array);
+    for header in headers.into_iter().flatten() {
+        let (Some(name), Some(expression)) = (header["header_name"].as_str(), header["value_lua_exp"].as_str()) else {
+            continue;
+        };
+        if let Some(error) = lua_syntax_error(expression) {
+            return vec![("config".into(), format!("{name} has not a valid lua expression value, Error: {error}"))];
+        }
+    }
+    Vec::new()
+}
+
 pub fn definition() -> PluginDef {
     let mut fields = oxd_fields();
     fields.extend([
@@ -41,6 +60,7 @@ pub fn definition() -> PluginDef {
     PluginDef {
         forbidden_scopes: FORBIDDEN_SCOPES,
         secret_fields: super::gluu::SECRET_FIELDS,
+        checks: vec![custom_headers_compile()],
         ..PluginDef::new("gluu-oauth-auth", 999, fields)
     }
 }

@@ -171,3 +171,37 @@ fn gluu_oauth_pep_refuses_documents_with_ggs_messages() {
     let document = json!([get("/??")]).to_string();
     assert_eq!(process(&oauth_pep(document.clone().into())).unwrap()["config"]["oauth_scope_expression"], document);
 }
+
+/// A valid `gluu-oauth-auth` entity with these `custom_headers`.
+#[cfg(feature = "engine")]
+fn oauth_auth(custom_headers: Value) -> Value {
+    json!({"name": "gluu-oauth-auth", "config": {
+        "oxd_id": "site-1", "oxd_url": "https://localhost:8443", "client_id": "client-1",
+        "client_secret": "secret", "op_url": "https://op.example.com", "custom_headers": custom_headers}})
+}
+
+#[cfg(feature = "engine")]
+#[test]
+fn gluu_oauth_auth_refuses_custom_headers_that_do_not_compile_with_ggs_message() {
+    let headers = json!([
+        {"header_name": "x-consumer-id", "value_lua_exp": "consumer.id", "format": "string"},
+        {"header_name": "x-broken", "value_lua_exp": "introspect_data."},
+        {"header_name": "x-also-broken", "value_lua_exp": "1 +"},
+    ]);
+    let violation = process(&oauth_auth(headers)).unwrap_err();
+    let message = "x-broken has not a valid lua expression value, Error: \
+                   [string \"return introspect_data.\"]:1: <name> expected near <eof>";
+    assert_eq!(violation.fields["config"], message, "the first failure, on config as GG's custom_validator");
+    assert_eq!(violation.message(), format!("schema violation (config: {message})"));
+
+    let fine = json!([{"header_name": "x-{*}", "value_lua_exp": "{id_token=id_token}", "iterate": true}]);
+    assert_eq!(
+        process(&oauth_auth(fine.clone())).unwrap()["config"]["custom_headers"][0]["value_lua_exp"],
+        fine[0]["value_lua_exp"]
+    );
+    let errors = fields(oauth_auth(json!([{"header_name": "x", "value_lua_exp": "1", "format": "xml"}])));
+    assert_eq!(
+        errors["config"]["custom_headers"][0]["format"],
+        "expected one of: string, jwt, base64, urlencoded, list"
+    );
+}
