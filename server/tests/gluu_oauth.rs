@@ -471,3 +471,79 @@ async fn custom_headers_replace_the_legacy_set_and_are_computed_once_per_token()
         "x-bad has not a valid lua expression value, Error: [string \"return introspect_data.\"]:1: <name> expected near <eof>"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_with_a_new_token_cause_one_introspection_and_revocation_needs_a_purge() {
+    let op = Op::start(&["--token-ttl", "600"]);
+    let upstream = echo::start().await;
+    let (node, _dir) = Gatehouse::start(&[]);
+    let client = register(&node, &op).await;
+    admin(&node, reqwest::Method::PUT, "/consumers/app", json!({"custom_id": client.client_id})).await;
+    admin(&node, reqwest::Method::PUT, "/services/api", json!({"url": format!("http://{upstream}")})).await;
+    admin(&node, reqwest::Method::PUT, "/routes/api", json!({"paths": ["/api"], "service": {"name": "api"}})).await;
+    admin(
+        &node,
+        reqwest::Method::POST,
+        "/services/api/plugins",
+        json!({"name": "gluu-oauth-auth", "config": plugin_config(&node, &op, &client, json!({}))}),
+    )
+    .await;
+    until(&node, "/api", 401).await;
+
+    // 64 requests at once with one token the gateway has never seen: one introspection at the OP.
+    let token = client_token(&node, &op, &client).await;
+    let before = op.stats().await["introspection"].as_u64().unwrap();
+    let calls: Vec<_> = (0..64)
+        .map(|_| {
+            let (url, token) = (format!("http://{}/api", node.proxy_http), token.clone());
+            tokio::spawn(async move {
+                reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap().status().as_u16()
+            })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap(), 200);
+    }
+    let after = op.stats().await["introspection"].as_u64().unwrap();
+    assert_eq!(after - before, 1, "single-flight: concurrent misses share one introspection");
+
+    // A token revoked at the OP keeps working while cached; purging the cache makes the gateway ask again.
+    let revoked = reqwest::Client::new()
+        .post(format!("{}/token/revocation", op.issuer))
+        .basic_auth(&client.client_id, Some(&client.client_secret))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(revoked.status().is_success());
+    assert_eq!(call(&node, "/api", Some(&token)).await.0, 200, "still cached");
+    let purge = reqwest::Client::new().delete(node.admin_url("/cache")).send().await.unwrap();
+    assert_eq!(purge.status(), 204);
+    let (status, body) = call(&node, "/api", Some(&token)).await;
+    assert_eq!((status, body), (401, json!({"message": "Invalid access token provided in Authorization header"})));
+}
+
+#[tokio::test]
+async fn expired_tokens_are_refused() {
+    let op = Op::start(&["--token-ttl", "2"]);
+    let upstream = echo::start().await;
+    let (node, _dir) = Gatehouse::start(&[]);
+    let client = register(&node, &op).await;
+    admin(&node, reqwest::Method::PUT, "/consumers/app", json!({"custom_id": client.client_id})).await;
+    admin(&node, reqwest::Method::PUT, "/services/api", json!({"url": format!("http://{upstream}")})).await;
+    admin(&node, reqwest::Method::PUT, "/routes/api", json!({"paths": ["/api"], "service": {"name": "api"}})).await;
+    admin(
+        &node,
+        reqwest::Method::POST,
+        "/services/api/plugins",
+        json!({"name": "gluu-oauth-auth", "config": plugin_config(&node, &op, &client, json!({}))}),
+    )
+    .await;
+    until(&node, "/api", 401).await;
+    let token = client_token(&node, &op, &client).await;
+    // A token with less than 5 s to live is not cached (TTL = exp − now − 5 s), so expiry shows at once.
+    assert_eq!(call(&node, "/api", Some(&token)).await.0, 200);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (status, body) = call(&node, "/api", Some(&token)).await;
+    assert_eq!((status, body), (401, json!({"message": "Invalid access token provided in Authorization header"})));
+}
