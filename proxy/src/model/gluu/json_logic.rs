@@ -313,4 +313,6 @@ fn js_number(text: &str) -> f64 {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

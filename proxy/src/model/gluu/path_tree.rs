@@ -160,4 +160,6 @@ fn regex_captures(found: &regex::Captures<'_>) -> Vec<String> {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;
