@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const bin = resolve(__dirname, process.env.GATEHOUSE_BIN ?? '../target/debug/gatehouse');
-const guiPort = Number(process.env.GATEHOUSE_E2E_GUI_PORT ?? 41338);
+// Below Linux's ephemeral range (32768-60999): a port in it can be held by any client socket of the test run
+// (a PostgreSQL connection took 41338 once), and the UI then cannot listen.
+const guiPort = Number(process.env.GATEHOUSE_E2E_GUI_PORT ?? 21338);
 const prefix = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
 const baseURL = `http://127.0.0.1:${guiPort}`;
 

@@ -472,23 +472,26 @@ async fn custom_headers_replace_the_legacy_set_and_are_computed_once_per_token()
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_requests_with_a_new_token_cause_one_introspection_and_revocation_needs_a_purge() {
-    let op = Op::start(&["--token-ttl", "600"]);
+/// A node whose `/api` (an echo upstream) is protected by gluu-oauth-auth with a client registered at `op`,
+/// mapped to the consumer `app`.
+async fn protected_api(op: &Op) -> (Gatehouse, tempfile::TempDir, Client) {
     let upstream = echo::start().await;
-    let (node, _dir) = Gatehouse::start(&[]);
-    let client = register(&node, &op).await;
+    let (node, dir) = Gatehouse::start(&[]);
+    let client = register(&node, op).await;
     admin(&node, reqwest::Method::PUT, "/consumers/app", json!({"custom_id": client.client_id})).await;
     admin(&node, reqwest::Method::PUT, "/services/api", json!({"url": format!("http://{upstream}")})).await;
     admin(&node, reqwest::Method::PUT, "/routes/api", json!({"paths": ["/api"], "service": {"name": "api"}})).await;
-    admin(
-        &node,
-        reqwest::Method::POST,
-        "/services/api/plugins",
-        json!({"name": "gluu-oauth-auth", "config": plugin_config(&node, &op, &client, json!({}))}),
-    )
-    .await;
+    let config = plugin_config(&node, op, &client, json!({}));
+    admin(&node, reqwest::Method::POST, "/services/api/plugins", json!({"name": "gluu-oauth-auth", "config": config}))
+        .await;
     until(&node, "/api", 401).await;
+    (node, dir, client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_with_a_new_token_cause_one_introspection_and_revocation_needs_a_purge() {
+    let op = Op::start(&["--token-ttl", "600"]);
+    let (node, _dir, client) = protected_api(&op).await;
 
     // 64 requests at once with one token the gateway has never seen: one introspection at the OP.
     let token = client_token(&node, &op, &client).await;
@@ -526,20 +529,7 @@ async fn concurrent_requests_with_a_new_token_cause_one_introspection_and_revoca
 #[tokio::test]
 async fn expired_tokens_are_refused() {
     let op = Op::start(&["--token-ttl", "2"]);
-    let upstream = echo::start().await;
-    let (node, _dir) = Gatehouse::start(&[]);
-    let client = register(&node, &op).await;
-    admin(&node, reqwest::Method::PUT, "/consumers/app", json!({"custom_id": client.client_id})).await;
-    admin(&node, reqwest::Method::PUT, "/services/api", json!({"url": format!("http://{upstream}")})).await;
-    admin(&node, reqwest::Method::PUT, "/routes/api", json!({"paths": ["/api"], "service": {"name": "api"}})).await;
-    admin(
-        &node,
-        reqwest::Method::POST,
-        "/services/api/plugins",
-        json!({"name": "gluu-oauth-auth", "config": plugin_config(&node, &op, &client, json!({}))}),
-    )
-    .await;
-    until(&node, "/api", 401).await;
+    let (node, _dir, client) = protected_api(&op).await;
     let token = client_token(&node, &op, &client).await;
     // A token with less than 5 s to live is not cached (TTL = exp − now − 5 s), so expiry shows at once.
     assert_eq!(call(&node, "/api", Some(&token)).await.0, 200);
