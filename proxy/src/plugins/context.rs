@@ -135,6 +135,14 @@ impl RequestCtx {
         }
     }
 
+    /// A context for a request from 127.0.0.1 over http, for unit tests of plugins.
+    #[cfg(test)]
+    pub(crate) fn for_test(method: &str, path: &str, snapshot: Snapshot) -> RequestCtx {
+        let (parts, ()) = http::Request::builder().method(method).uri(path).body(()).unwrap().into_parts();
+        let body = full(Bytes::new());
+        RequestCtx::new(parts, body, "127.0.0.1".parse().unwrap(), Protocol::Http, Arc::new(snapshot), Instant::now())
+    }
+
     pub fn route(&self) -> Option<&Route> {
         self.route_index.map(|i| &self.snapshot.router.routes()[i])
     }

@@ -80,15 +80,7 @@ fn plugins_resolve_in_priority_order_and_invalid_ones_fail_closed() {
 
 /// A context for a GET from 127.0.0.1 on `snapshot`.
 fn request(snapshot: crate::snapshot::Snapshot) -> RequestCtx {
-    let (parts, ()) = http::Request::get("/").body(()).unwrap().into_parts();
-    RequestCtx::new(
-        parts,
-        crate::errors::full(bytes::Bytes::new()),
-        "127.0.0.1".parse().unwrap(),
-        Protocol::Http,
-        Arc::new(snapshot),
-        std::time::Instant::now(),
-    )
+    RequestCtx::for_test("GET", "/", snapshot)
 }
 
 fn status(flow: Access<'_>) -> Option<u16> {

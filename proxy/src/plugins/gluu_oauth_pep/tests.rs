@@ -1,8 +1,6 @@
 //! The PEP outcomes of `gluu-plugins.md` §5 and the scope-expression matrix of GG's
 //! `t/specs/gluu-oauth-pep/test_spec.lua` (§8), on a request context as gluu-oauth-auth leaves it.
 
-use std::sync::Arc;
-
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
@@ -28,16 +26,8 @@ fn protect(rules: &[(&str, Value, Value)]) -> Value {
 }
 
 fn request(method: &str, path: &str) -> RequestCtx {
-    let (parts, ()) = http::Request::builder().method(method).uri(path).body(()).unwrap().into_parts();
     let snapshot = Snapshot::build(Configuration::default(), &PluginServices::default(), &Default::default()).unwrap();
-    RequestCtx::new(
-        parts,
-        crate::errors::full(bytes::Bytes::new()),
-        "127.0.0.1".parse().unwrap(),
-        Protocol::Http,
-        Arc::new(snapshot),
-        std::time::Instant::now(),
-    )
+    RequestCtx::for_test(method, path, snapshot)
 }
 
 /// A request carrying a token gluu-oauth-auth validated, with these scopes.
