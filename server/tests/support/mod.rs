@@ -27,6 +27,17 @@ pub struct Gatehouse {
     extra: Vec<String>,
 }
 
+/// Whether an HTTP server answers `GET /` on `addr` (any status).
+fn answers(addr: SocketAddr) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut head = [0u8; 5];
+    stream.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n").is_ok()
+        && stream.read_exact(&mut head).is_ok()
+        && &head == b"HTTP/"
+}
+
 /// A port that was free a moment ago.
 pub fn free_port() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
@@ -97,7 +108,9 @@ impl Gatehouse {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 panic!("gatehouse exited with {status} before serving:\n{}", self.log());
             }
-            if std::net::TcpStream::connect(self.admin).is_ok() && std::net::TcpStream::connect(self.gui).is_ok() {
+            // An answer, not a connect: the sockets are bound (and accept into the backlog) before the node has
+            // finished starting, e.g. before it has written its default certificate.
+            if answers(self.admin) && answers(self.gui) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
