@@ -118,6 +118,31 @@ pub struct Config {
     pub secrets_key_file: String,
     /// Lab opt-out: the oxd module does not verify the OP's TLS certificates (oxd's `trust_all_certs`).
     pub oxd_trust_all_certs: bool,
+    /// PEM certificates the oxd module and the Gluu plugins trust besides the built-in roots (OPs, remote oxd).
+    pub oxd_tls_ca_bundle: String,
+    /// Bound of each call to an OP or a remote oxd server (nginx time).
+    pub oxd_op_timeout: String,
+    /// PKCE in the authorization-code flow: `auto` (S256 when the OP offers it) or `off`.
+    pub oxd_pkce: String,
+    pub oxd_state_expiration_in_minutes: u64,
+    pub oxd_nonce_expiration_in_minutes: u64,
+    pub oxd_request_object_expiration_in_minutes: u64,
+    /// How long the OP's JWKS is kept before it is fetched again (an unknown `kid` refetches sooner).
+    pub oxd_public_op_key_cache_expiration_in_minutes: u64,
+    /// Protected oxd commands need `Authorization: Bearer` with a token of the site's client (scope `oxd`).
+    pub oxd_protect_commands_with_access_token: bool,
+    /// When set, the `AuthorizationOxdId` header must name one of these sites.
+    pub oxd_protect_commands_with_oxd_id: String,
+    /// The OPs the oxd module may call (URL prefixes or hosts); empty = any.
+    pub oxd_allowed_op_hosts: String,
+    /// `auto`, `client_secret_basic`, `client_secret_post` or `bearer` (oxAuth).
+    pub oxd_introspection_auth_method: String,
+    pub oxd_add_client_credentials_grant_type_automatically_during_client_registration: bool,
+    pub oxd_uma2_auto_register_claims_gathering_endpoint_as_redirect_uri_of_client: bool,
+    /// `remove-site` also deletes the client at the OP (RFC 7592 DELETE).
+    pub oxd_remove_site_deletes_op_client: bool,
+    /// The oxd module keeps an RP signing key, serves it at `GET /get-rp-jwks` and signs request objects with it.
+    pub oxd_enable_jwks_generation: bool,
     /// nginx's `NUMBER SIZE`: a request line or header line must fit in SIZE, the head in NUMBER × SIZE;
     /// larger heads get 494.
     pub large_client_header_buffers: String,
@@ -163,6 +188,21 @@ impl Default for Config {
             shutdown_timeout: 10,
             secrets_key_file: String::new(),
             oxd_trust_all_certs: false,
+            oxd_tls_ca_bundle: String::new(),
+            oxd_op_timeout: "10s".into(),
+            oxd_pkce: "auto".into(),
+            oxd_state_expiration_in_minutes: 5,
+            oxd_nonce_expiration_in_minutes: 5,
+            oxd_request_object_expiration_in_minutes: 5,
+            oxd_public_op_key_cache_expiration_in_minutes: 10,
+            oxd_protect_commands_with_access_token: true,
+            oxd_protect_commands_with_oxd_id: String::new(),
+            oxd_allowed_op_hosts: String::new(),
+            oxd_introspection_auth_method: "auto".into(),
+            oxd_add_client_credentials_grant_type_automatically_during_client_registration: true,
+            oxd_uma2_auto_register_claims_gathering_endpoint_as_redirect_uri_of_client: false,
+            oxd_remove_site_deletes_op_client: false,
+            oxd_enable_jwks_generation: false,
             large_client_header_buffers: "8 16k".into(),
             client_header_timeout: "60s".into(),
             proxy_ssl_verify: false,
@@ -244,6 +284,7 @@ impl Config {
         self.header_set()?;
         self.head_limits()?;
         self.client_header_timeout()?;
+        self.oxd_settings()?;
         if self.database == Database::Postgres && self.pg_host.is_empty() {
             return Err(ConfigError::Invalid("'pg_host' must be set when 'database' is 'postgres'".into()));
         }
@@ -332,7 +373,7 @@ impl Config {
 }
 
 /// nginx's time syntax: a number with `ms`, `s` (the default), `m` or `h`.
-fn parse_nginx_time(value: &str) -> Option<Duration> {
+pub(crate) fn parse_nginx_time(value: &str) -> Option<Duration> {
     let value = value.trim();
     let digits = value.find(|c: char| !c.is_ascii_digit()).unwrap_or(value.len());
     let number: u64 = value[..digits].parse().ok()?;
@@ -379,5 +420,7 @@ fn typed_value(defaults: &toml::Table, key: &str, raw: &str, origin: &str) -> Re
     })
 }
 
+mod oxd;
+pub use oxd::OxdApiSettings;
 #[cfg(test)]
 mod tests;

@@ -16,7 +16,7 @@ use proxy::model::entities::route::Route;
 use proxy::model::entities::service::Service;
 use proxy::model::entities::target::Target;
 use proxy::model::entities::upstream::Upstream;
-use proxy::oxd::{Oxd, OxdSettings};
+use proxy::oxd::{Oxd, RemoteOxds, RpKey};
 use proxy::plugins::{PluginConfig, PluginServices};
 use proxy::snapshot::{AclGroup, Configuration, Snapshot};
 use proxy::tls::{
@@ -31,6 +31,7 @@ use tokio::task::JoinSet;
 use crate::config::{Config, ConfigError};
 use crate::node::Node;
 use crate::oxd_api::CallerAllowList;
+use crate::secrets::SecretBox;
 use crate::store::{DatabaseExpiring, DatabaseSites, Store, StoreError};
 use crate::{admin_api, admin_gui, oxd_api};
 
@@ -46,6 +47,8 @@ pub enum StartError {
     Bind(Box<BindError>),
     #[error("invalid oxd_bind_ip_addresses: {0}")]
     OxdAllowList(String),
+    #[error("cannot set up the oxd module: {0}")]
+    Oxd(String),
     #[error("cannot install the signal handlers: {0}")]
     Signals(std::io::Error),
 }
@@ -165,13 +168,10 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
     };
 
     let secrets = store.secrets().expect("a store opened from the configuration has the secrets key");
-    let oxd_settings = OxdSettings { trust_all_certs: config.oxd_trust_all_certs, ..OxdSettings::default() };
-    let sites = Arc::new(DatabaseSites::new(store.clone(), secrets.clone()));
-    let oxd = Oxd::new(oxd_settings, sites, Arc::new(DatabaseExpiring::new(store.clone(), secrets)))
-        .map(Arc::new)
-        .map_err(|m| StartError::Config(ConfigError::Invalid(m)))?;
+    let (oxd, remote_oxd) = oxd_module(&config, &store, secrets).await?;
     let mut node = Node::new(config, store.clone());
     node.plugin_services.oxd = Some(oxd.clone());
+    node.plugin_services.remote_oxd = Some(remote_oxd);
     node.plugin_services.local_oxd_urls = local_oxd_urls(&bound);
     node.oxd = Some(oxd);
     let node = Arc::new(node);
@@ -194,7 +194,7 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
     let gateway = Gateway::new(initial, settings);
     let admin = admin_api::service(node.clone());
     let gui = admin_gui::router(node.clone());
-    let oxd = oxd_api::router(allow_list, node.oxd.clone());
+    let oxd = oxd_api::router(allow_list, node.config.oxd_api_settings(), node.oxd.clone());
 
     let mut tasks = JoinSet::new();
     tasks.spawn(follow_configuration(node.clone(), gateway.clone(), sni, shutdown.clone()));
@@ -250,6 +250,26 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
     }
     tracing::info!(node_id = %node.id, version = proxy::VERSION, database = node.config.database.as_str(), "Gatehouse started");
     Ok(Running { node, tasks })
+}
+
+/// The embedded oxd module over the store (with the cluster's RP signing key when `oxd_enable_jwks_generation`),
+/// and the client of remote oxd servers, both with the configuration's oxd settings.
+async fn oxd_module(
+    config: &Config,
+    store: &Arc<Store>,
+    secrets: Arc<SecretBox>,
+) -> Result<(Arc<Oxd>, Arc<RemoteOxds>), StartError> {
+    let settings = config.oxd_settings()?;
+    let sites = Arc::new(DatabaseSites::new(store.clone(), secrets.clone()));
+    let expiring = Arc::new(DatabaseExpiring::new(store.clone(), secrets));
+    let mut oxd = Oxd::new(settings.clone(), sites.clone(), expiring).map_err(StartError::Oxd)?;
+    if config.oxd_enable_jwks_generation {
+        let stored =
+            sites.rp_signing_key(&RpKey::generate().map_err(StartError::Oxd)?).await.map_err(StartError::Oxd)?;
+        oxd = oxd.with_rp_key(RpKey::from_pkcs8(&stored).map_err(StartError::Oxd)?);
+    }
+    let remote = RemoteOxds::new(&settings).map_err(StartError::Oxd)?;
+    Ok((Arc::new(oxd), Arc::new(remote)))
 }
 
 /// The URLs under which plugins reach this node's oxd module (`gluu-plugins.md` §3.2): each oxd listener's

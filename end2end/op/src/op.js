@@ -34,9 +34,13 @@ export function settingValue(key, value) {
   return number;
 }
 
+// The WebFinger `rel` of an OpenID Connect issuer (OpenID Connect Discovery §2).
+export const ISSUER_REL = 'http://openid.net/specs/connect/1.0/issuer';
+
 // Counted requests, by endpoint; `token_by_grant_type` splits `token`.
 const COUNTED = [
   ['discovery', /^\/\.well-known\/openid-configuration$/],
+  ['webfinger', /^\/\.well-known\/webfinger$/],
   ['uma_discovery', /^\/\.well-known\/uma2-configuration$/],
   ['jwks', /^\/jwks$/],
   ['registration', /^\/reg(\/[^/]+)?$/],
@@ -171,6 +175,8 @@ export function createOp(issuer, { signingKey, ecKey, clients = [], acrValues, s
       revocation: { enabled: true },
       clientCredentials: { enabled: true },
       rpInitiatedLogout: { enabled: true },
+      // `request` by value, signed as the client registered (request_object_signing_alg, its jwks_uri or secret).
+      requestObjects: { enabled: true },
       resourceIndicators,
     },
   });
@@ -206,6 +212,19 @@ export function createOp(issuer, { signingKey, ecKey, clients = [], acrValues, s
     } else {
       return false;
     }
+    return true;
+  }));
+
+  // OpenID Connect Discovery §2 (oidc-provider has no WebFinger): every resource of this OP names its issuer.
+  // `rel` filters the links as RFC 7033 §4.3 says; no `resource` is a 400.
+  provider.use(route(async (ctx) => {
+    if (ctx.path !== '/.well-known/webfinger' || ctx.method !== 'GET') return false;
+    const { resource } = ctx.query;
+    if (typeof resource !== 'string' || !resource) throw new HttpError(400, 'invalid_request', 'resource is required');
+    const rels = [].concat(ctx.query.rel ?? []);
+    const links = [{ rel: ISSUER_REL, href: provider.issuer }].filter((link) => !rels.length || rels.includes(link.rel));
+    ctx.type = 'application/jrd+json';
+    ctx.body = { subject: resource, links };
     return true;
   }));
 

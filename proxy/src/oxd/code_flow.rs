@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::expiring::ExpiringKind;
-use super::{Oxd, OxdError, basic_auth, id_token, now, random_token, strings, text};
+use super::{ClientToken, Oxd, OxdError, basic_auth, id_token, now, random_token, strings, text};
 
 /// What a `state` remembers until the code comes back.
 #[derive(Debug, Serialize, Deserialize)]
@@ -50,14 +50,15 @@ impl Oxd {
     }
 
     async fn remember(&self, kind: ExpiringKind, key: &str, value: &str) -> Result<(), OxdError> {
-        self.expiring.put(kind, key, value, self.settings.state_ttl).await.map_err(|error| {
+        let ttl = if kind == ExpiringKind::Nonce { self.settings.nonce_ttl } else { self.settings.state_ttl };
+        self.expiring.put(kind, key, value, ttl).await.map_err(|error| {
             tracing::error!(%error, "cannot store an oxd state or nonce");
             OxdError::internal()
         })
     }
 
-    /// `get-authorization-url`. `state` and `nonce` are generated when not given and kept for
-    /// `state_ttl`, with the redirect URI and the PKCE verifier the code exchange needs.
+    /// `get-authorization-url`. `state` and `nonce` are generated when not given and kept for `state_ttl`
+    /// and `nonce_ttl`, the state with the redirect URI and the PKCE verifier the code exchange needs.
     pub async fn get_authorization_url(&self, params: &Map<String, Value>) -> Result<Value, OxdError> {
         let site = self.site(text(params, "oxd_id")).await?;
         let discovery = self.discovery(&site.op_configuration_endpoint).await?;
@@ -145,7 +146,14 @@ impl Oxd {
         let pending: PendingLogin = pending
             .and_then(|p| serde_json::from_str(&p).ok())
             .ok_or_else(|| bad_request("'state' is not registered."))?;
-        let _ = self.expiring.take(ExpiringKind::Nonce, &pending.nonce).await;
+        // oxd refuses a code whose nonce is no longer registered, even while the state still is.
+        let nonce = self.expiring.take(ExpiringKind::Nonce, &pending.nonce).await.map_err(|error| {
+            tracing::error!(%error, "cannot read an oxd nonce");
+            OxdError::internal()
+        })?;
+        if nonce.is_none() {
+            return Err(OxdError::code(400, "invalid_nonce", "Nonce value is not registered by oxd."));
+        }
 
         let discovery = self.discovery(&site.op_configuration_endpoint).await?;
         let mut form = vec![
@@ -272,13 +280,7 @@ impl Oxd {
             .post(&discovery.token_endpoint)
             .header(reqwest::header::AUTHORIZATION, basic_auth(&site.client_id, &site.client_secret))
             .form(&form);
-        let token = self.client_token_from(self.send_json(request).await?.1)?;
-        Ok(json!({
-            "access_token": token.access_token,
-            "expires_in": token.expires_in,
-            "refresh_token": token.refresh_token,
-            "scope": token.scope,
-        }))
+        Ok(ClientToken::from_answer(&self.send_json(request).await?.1)?.to_json())
     }
 }
 

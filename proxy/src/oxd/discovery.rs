@@ -48,6 +48,9 @@ pub fn discovery_url(params: &Map<String, Value>) -> Option<String> {
 impl Oxd {
     /// The OP's discovery document, cached.
     pub async fn discovery(&self, url: &str) -> Result<Arc<Discovery>, OxdError> {
+        if !self.settings.allows_op(url) {
+            return Err(OxdError::restricted_op_host());
+        }
         let ttl = self.settings.discovery_ttl;
         self.discoveries
             .get_or_fetch(&url.to_string(), false, || async {

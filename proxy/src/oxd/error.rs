@@ -47,11 +47,30 @@ impl OxdError {
         )
     }
 
+    /// Neither `op_configuration_endpoint` nor `op_host` given.
+    pub fn no_op_location() -> OxdError {
+        OxdError::code(
+            400,
+            "invalid_op_host_and_configuration_endpoint",
+            "Both op_host and op_configuration_endpoint are invalid (empty or blank). At least one parameter should \
+             be defined.",
+        )
+    }
+
     pub fn no_discovery() -> OxdError {
         OxdError::code(
             500,
             "no_connect_discovery_response",
             "Unable to fetch Connect discovery response /.well-known/openid-configuration",
+        )
+    }
+
+    pub fn restricted_op_host() -> OxdError {
+        OxdError::code(
+            400,
+            "restricted_op_host",
+            "oxd server is not allowed to access op_host. Please check if op_host url is present in allowed_op_hosts \
+             field of oxd-server.yml.",
         )
     }
 

@@ -1,5 +1,6 @@
 //! Short-lived values the module must remember between two commands: the `state` and `nonce` of a code flow
-//! (with its PKCE verifier) and the resources behind a permission ticket (`oxd.md` §1.9 `oxd_expiring`).
+//! (with its PKCE verifier), the resources behind a permission ticket and the request objects of
+//! `get-request-object-uri` (`oxd.md` §1.9 `oxd_expiring`).
 //! The server keeps them in its database so that any cluster node can finish a flow another node started;
 //! [`MemoryExpiring`] serves tests and single-process use.
 
@@ -15,6 +16,7 @@ pub enum ExpiringKind {
     State,
     Nonce,
     Ticket,
+    RequestObject,
 }
 
 impl ExpiringKind {
@@ -23,6 +25,7 @@ impl ExpiringKind {
             ExpiringKind::State => "state",
             ExpiringKind::Nonce => "nonce",
             ExpiringKind::Ticket => "ticket",
+            ExpiringKind::RequestObject => "request_object",
         }
     }
 }

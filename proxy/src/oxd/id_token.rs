@@ -67,6 +67,10 @@ pub fn validate(token: &Jwt<'_>, key: &Jwk, expected: &Expected<'_>) -> Result<M
     if alg == "none" {
         return Err(unsigned_not_allowed());
     }
+    // A key past oxAuth's `exp` is no longer in the usable published set.
+    if key.is_expired(expected.now) {
+        return Err(key_id_not_found());
+    }
     let key_allows = key.alg.as_deref().is_none_or(|a| a == alg) && key.use_.as_deref().is_none_or(|u| u == "sig");
     if !jwt::ALGORITHMS.contains(&alg) || !key_allows || !token.verify_with(alg, key) {
         return Err(bad_signature());

@@ -34,6 +34,13 @@ pub struct Jwk {
     pub exp: Option<i64>,
 }
 
+impl Jwk {
+    /// Whether oxAuth's key expiry (epoch milliseconds) has passed at `now` (epoch seconds).
+    pub fn is_expired(&self, now: i64) -> bool {
+        self.exp.is_some_and(|exp| exp / 1000 < now)
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Jwks {
     pub keys: Vec<Jwk>,
@@ -132,6 +139,14 @@ pub fn unsigned(payload: &Value) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"none"}"#);
     let body = URL_SAFE_NO_PAD.encode(payload.to_string());
     format!("{header}.{body}.")
+}
+
+/// A JWS in compact form: `header` and `payload` encoded, then `sign` applied to the signing input.
+pub fn signed<E>(header: &Value, payload: &Value, sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>) -> Result<String, E> {
+    let input =
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(payload.to_string()));
+    let signature = sign(input.as_bytes())?;
+    Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! Outbound TLS is verified unless `trust_all_certs` is set.
 
 pub(crate) mod cache;
+mod client;
 mod code_flow;
 mod discovery;
 pub mod error;
@@ -17,23 +18,30 @@ pub mod jwt;
 mod op_http;
 mod params;
 mod registration;
+pub mod remote;
+mod request_object;
+pub mod rp_key;
 mod settings;
 pub mod site;
 mod tokens;
 pub mod uma;
+mod webfinger;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 
 use cache::Cache;
+pub use client::{OxdClient, PluginSite};
 pub use discovery::{Discovery, discovery_url};
 pub use error::OxdError;
 pub use expiring::{ExpiringKind, ExpiringStore, MemoryExpiring};
 pub use jwks::JwtRejection;
 use op_http::basic_auth;
 use params::{strings, text};
+pub use remote::RemoteOxds;
+pub use rp_key::RpKey;
 pub use settings::{IntrospectionAuth, OxdSettings};
 pub use site::{MemorySites, Site, SiteStore};
 pub use tokens::ClientToken;
@@ -48,8 +56,10 @@ pub struct Oxd {
     uma_discoveries: Cache<String, Arc<uma::UmaDiscovery>>,
     tokens: Cache<(String, String, String), ClientToken>,
     jwks: Cache<String, Arc<jwt::Jwks>>,
-    /// When each issuer's JWKS was last refreshed for an unknown `kid` (at most once per 10 s).
-    forced_refresh: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
+    /// When each issuer's JWKS was last refreshed for an unknown `kid`.
+    forced_refresh: jwks::ForcedRefresh,
+    /// The RP signing key of `enable_jwks_generation`.
+    rp_key: Option<RpKey>,
 }
 
 fn now() -> i64 {
@@ -76,13 +86,7 @@ impl Oxd {
         if settings.trust_all_certs {
             tracing::warn!("trust_all_certs is set: the oxd module does not verify the OP's TLS certificates");
         }
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
-            .danger_accept_invalid_certs(settings.trust_all_certs)
-            .build()
-            .map_err(|e| format!("cannot build the OP client: {e}"))?;
+        let http = settings.http_client().map_err(|e| format!("cannot build the OP client: {e}"))?;
         Ok(Oxd {
             http,
             settings,
@@ -93,7 +97,14 @@ impl Oxd {
             tokens: Cache::new(10_000),
             jwks: Cache::new(256),
             forced_refresh: Default::default(),
+            rp_key: None,
         })
+    }
+
+    /// Turns on `enable_jwks_generation` with the node's RP signing key.
+    pub fn with_rp_key(mut self, key: RpKey) -> Oxd {
+        self.rp_key = Some(key);
+        self
     }
 
     /// Forgets cached discovery documents, JWKS and client tokens (the Admin API's `DELETE /cache`).
@@ -111,6 +122,7 @@ impl Oxd {
     pub async fn site(&self, oxd_id: Option<&str>) -> Result<Site, OxdError> {
         let oxd_id = oxd_id.map(str::trim).filter(|s| !s.is_empty()).ok_or_else(OxdError::blank_oxd_id)?;
         match self.sites.load(oxd_id).await {
+            Ok(Some(site)) if !self.settings.allows_op(&site.op_host) => Err(OxdError::restricted_op_host()),
             Ok(Some(site)) => Ok(site),
             Ok(None) => Err(OxdError::invalid_oxd_id()),
             Err(error) => {

@@ -73,17 +73,18 @@ impl Oxd {
             }
             _ => {}
         }
-        let url = discovery_url(params).ok_or_else(|| {
-            OxdError::code(
-                400,
-                "invalid_op_host_and_configuration_endpoint",
-                "Both op_host and op_configuration_endpoint are invalid (empty or blank). At least one parameter \
-                 should be defined.",
-            )
-        })?;
+        let url = discovery_url(params).ok_or_else(OxdError::no_op_location)?;
         let oxd_id = uuid::Uuid::new_v4().to_string();
-        let metadata = self.registration_metadata(params, &oxd_id, None)?;
+        let mut metadata = self.registration_metadata(params, &oxd_id, None)?;
         let discovery = self.discovery(&url).await?;
+        if self.settings.uma2_claims_gathering_as_redirect_uri {
+            let gathering = self.uma_discovery_of(&url).await?.claims_interaction_endpoint.clone();
+            if let (Some(gathering), Some(Value::Array(uris))) = (gathering, metadata.get_mut("redirect_uris"))
+                && !uris.iter().any(|uri| *uri == gathering.as_str())
+            {
+                uris.push(json!(gathering));
+            }
+        }
         let mut site = Site {
             oxd_id: oxd_id.clone(),
             op_host: discovery.issuer.clone(),

@@ -20,6 +20,32 @@ pub struct ClientToken {
     pub scope: Vec<String>,
 }
 
+impl ClientToken {
+    /// A token endpoint answer (or oxd's `get-client-token` answer) read as a client token
+    /// (`500 no_access_token` without one).
+    pub(crate) fn from_answer(answer: &Value) -> Result<ClientToken, OxdError> {
+        let access_token = answer["access_token"].as_str().filter(|t| !t.is_empty()).ok_or_else(|| {
+            OxdError::code(500, "no_access_token", "access_token is not returned by OP. Please check OP configuration.")
+        })?;
+        Ok(ClientToken {
+            access_token: access_token.to_string(),
+            expires_in: answer["expires_in"].as_u64().unwrap_or(0),
+            refresh_token: answer["refresh_token"].as_str().map(str::to_string),
+            scope: strings(answer.get("scope")),
+        })
+    }
+
+    /// The token as `get-client-token` and `get-access-token-by-refresh-token` answer it.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "access_token": self.access_token,
+            "expires_in": self.expires_in,
+            "refresh_token": self.refresh_token,
+            "scope": self.scope,
+        })
+    }
+}
+
 impl Oxd {
     /// `get-client-token`: a client_credentials token (`openid` always requested), not cached.
     pub async fn get_client_token(&self, params: &Map<String, Value>) -> Result<Value, OxdError> {
@@ -32,13 +58,7 @@ impl Oxd {
         if !scope.iter().any(|s| s == "openid") {
             scope.insert(0, "openid".into());
         }
-        let token = self.request_client_token(&discovery, client_id, client_secret, &scope).await?;
-        Ok(json!({
-            "access_token": token.access_token,
-            "expires_in": token.expires_in,
-            "refresh_token": token.refresh_token,
-            "scope": token.scope,
-        }))
+        Ok(self.request_client_token(&discovery, client_id, client_secret, &scope).await?.to_json())
     }
 
     async fn request_client_token(
@@ -54,20 +74,7 @@ impl Oxd {
             .post(&discovery.token_endpoint)
             .header(reqwest::header::AUTHORIZATION, basic_auth(client_id, client_secret))
             .form(&form);
-        self.client_token_from(self.send_json(request).await?.1)
-    }
-
-    /// A token endpoint answer read as a client token (`500 no_access_token` without one).
-    pub(super) fn client_token_from(&self, answer: Value) -> Result<ClientToken, OxdError> {
-        let access_token = answer["access_token"].as_str().filter(|t| !t.is_empty()).ok_or_else(|| {
-            OxdError::code(500, "no_access_token", "access_token is not returned by OP. Please check OP configuration.")
-        })?;
-        Ok(ClientToken {
-            access_token: access_token.to_string(),
-            expires_in: answer["expires_in"].as_u64().unwrap_or(0),
-            refresh_token: answer["refresh_token"].as_str().map(str::to_string),
-            scope: strings(answer.get("scope")),
-        })
+        ClientToken::from_answer(&self.send_json(request).await?.1)
     }
 
     /// A client token of `site` for `scope`, kept until shortly before it expires; concurrent callers share

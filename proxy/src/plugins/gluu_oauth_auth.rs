@@ -21,7 +21,7 @@ use super::custom_headers::{CustomHeaders, Environment, HeaderConfig, UpstreamHe
 use super::{Access, Credential, Flow, Plugin, PluginServices, RequestCtx, settings};
 use crate::errors::json_exit;
 use crate::model::entities::consumer::Consumer;
-use crate::oxd::{JwtRejection, Oxd, OxdError, jwt};
+use crate::oxd::{JwtRejection, OxdClient, OxdError, PluginSite, jwt};
 
 /// GG's spelling, kept verbatim (`gluu-plugins.md` §3.9).
 pub const UNEXPECTED: &str = "An unexpected error ocurred";
@@ -123,9 +123,7 @@ enum PassCredentials {
 
 pub struct GluuOauthAuth {
     id: Uuid,
-    oxd_id: String,
-    client_id: String,
-    client_secret: String,
+    site: PluginSite,
     op_discovery: String,
     anonymous: Option<String>,
     pass_credentials: PassCredentials,
@@ -135,7 +133,7 @@ pub struct GluuOauthAuth {
     /// The anonymous consumer's `custom_headers`, computed once per snapshot (the consumer is the snapshot's).
     anonymous_headers: OnceLock<UpstreamHeaders>,
     jwt_audience: Option<Vec<String>>,
-    oxd: Arc<Oxd>,
+    oxd: OxdClient,
     cache: Arc<TokenCache>,
     cache_settings: TokenCacheSettings,
 }
@@ -171,21 +169,13 @@ fn now() -> i64 {
 impl GluuOauthAuth {
     pub fn new(id: Uuid, config: &Value, services: &PluginServices) -> Result<GluuOauthAuth, String> {
         let s: Settings = settings(config)?;
-        let oxd = services.oxd.clone().ok_or("this node runs no oxd module")?;
-        if !services.is_local_oxd(&s.oxd_url) {
-            return Err(format!(
-                "oxd_url '{}' is not this node's oxd module ({}); a remote oxd is not supported yet",
-                s.oxd_url,
-                services.local_oxd_urls.join(", ")
-            ));
-        }
-        let op = s.op_url.trim_end_matches('/');
+        let oxd = services.oxd_client(&s.oxd_url)?;
+        let site =
+            PluginSite { oxd_id: s.oxd_id, client_id: s.client_id, client_secret: s.client_secret, op_url: s.op_url };
         Ok(GluuOauthAuth {
             id,
-            oxd_id: s.oxd_id,
-            client_id: s.client_id,
-            client_secret: s.client_secret,
-            op_discovery: format!("{op}/.well-known/openid-configuration"),
+            op_discovery: site.op_discovery(),
+            site,
             anonymous: s.anonymous.map(|a| a.trim().to_string()).filter(|a| !a.is_empty()),
             pass_credentials: match s.pass_credentials.as_deref() {
                 Some("hide") => PassCredentials::Hide,
@@ -224,7 +214,7 @@ impl GluuOauthAuth {
 
     async fn validate_uncached(&self, token: &str) -> Result<Validation, OxdError> {
         if let Some(parsed) = jwt::parse(token) {
-            return match self.oxd.verify_jwt(&self.op_discovery, &parsed, self.jwt_audience.as_deref()).await {
+            return match self.oxd.verify_jwt(&self.site, &parsed, self.jwt_audience.as_deref()).await {
                 Ok(payload) => Ok(Validation::Active(Arc::new(ActiveToken::new(payload)))),
                 Err(JwtRejection::Unavailable(error)) => {
                     tracing::error!(%error, "cannot verify a JWT access token");
@@ -240,12 +230,7 @@ impl GluuOauthAuth {
                 })),
             };
         }
-        let site = self.oxd.site(Some(&self.oxd_id)).await?;
-        if site.client_id != self.client_id || site.client_secret != self.client_secret {
-            tracing::error!(oxd_id = %self.oxd_id, "oxd_id/client credentials mismatch");
-            return Err(OxdError::internal());
-        }
-        let answer = self.oxd.introspect_access_token(&site, token).await?;
+        let answer = self.oxd.introspect_access_token(&self.site, token).await?;
         match answer {
             Value::Object(data) if data.get("active") == Some(&Value::Bool(true)) => {
                 Ok(Validation::Active(Arc::new(ActiveToken::new(data))))

@@ -107,6 +107,8 @@ pub struct PluginServices {
     pub oxd: Option<Arc<crate::oxd::Oxd>>,
     /// The URLs that name this node's oxd module in a plugin's `oxd_url` (`gluu-plugins.md` §3.2).
     pub local_oxd_urls: Vec<String>,
+    /// The other oxd servers plugins may name; `None` when the node has no outbound oxd client.
+    pub remote_oxd: Option<Arc<crate::oxd::RemoteOxds>>,
     pub token_cache: Arc<gluu_oauth_auth::TokenCache>,
     pub token_cache_settings: gluu_oauth_auth::TokenCacheSettings,
     /// What gluu-metrics counts, served at the Admin API's `/gluu-metrics`.
@@ -122,6 +124,7 @@ impl Default for PluginServices {
             cluster: None,
             oxd: None,
             local_oxd_urls: Vec::new(),
+            remote_oxd: None,
             token_cache: gluu_oauth_auth::token_cache(&token_cache_settings),
             token_cache_settings,
             metrics: Arc::default(),
@@ -134,6 +137,16 @@ impl PluginServices {
     pub fn is_local_oxd(&self, url: &str) -> bool {
         let url = url.trim_end_matches('/').to_ascii_lowercase();
         self.local_oxd_urls.iter().any(|local| local.trim_end_matches('/').eq_ignore_ascii_case(&url))
+    }
+
+    /// How a plugin with `oxd_url` reaches oxd: in-process when it names this node, else over HTTP.
+    pub fn oxd_client(&self, oxd_url: &str) -> Result<crate::oxd::OxdClient, String> {
+        if self.is_local_oxd(oxd_url) {
+            let oxd = self.oxd.clone().ok_or("this node runs no oxd module")?;
+            return Ok(crate::oxd::OxdClient::Embedded(oxd));
+        }
+        let remote = self.remote_oxd.as_ref().ok_or("this node cannot reach a remote oxd server")?;
+        Ok(crate::oxd::OxdClient::Remote(remote.server(oxd_url)))
     }
 }
 

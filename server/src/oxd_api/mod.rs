@@ -4,9 +4,10 @@
 //! token of the same client with scope `oxd`, validated by introspection and cached.
 
 mod allow_list;
+mod authorization;
+mod commands;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -16,57 +17,27 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use proxy::listener::ConnInfo;
-use proxy::oxd::{Oxd, OxdError, Site};
-use ring::digest;
+use proxy::oxd::{Oxd, OxdError};
 use serde_json::{Map, Value, json};
 
 pub use allow_list::CallerAllowList;
+use authorization::Authorization;
+use commands::{OPEN, PROTECTED};
 
-/// Commands that need `Authorization: Bearer` (`oxd.md` §1.3).
-const PROTECTED: [&str; 18] = [
-    "get-authorization-url",
-    "get-authorization-code",
-    "get-tokens-by-code",
-    "get-user-info",
-    "get-logout-uri",
-    "get-access-token-by-refresh-token",
-    "introspect-access-token",
-    "introspect-rpt",
-    "uma-rs-protect",
-    "uma-rs-modify",
-    "uma-rs-check-access",
-    "uma-rp-get-rpt",
-    "uma-rp-get-claims-gathering-url",
-    "authorization-code-flow",
-    "check-access-token",
-    "check-id-token",
-    "get-request-object-uri",
-    "initiate-third-party-login",
-];
-
-/// Commands open to any allowed caller.
-const OPEN: [&str; 8] = [
-    "register-site",
-    "update-site",
-    "remove-site",
-    "get-client-token",
-    "get-rp",
-    "get-jwks",
-    "get-discovery",
-    "get-issuer",
-];
+use crate::config::OxdApiSettings;
 
 struct OxdApi {
     oxd: Arc<Oxd>,
-    /// Bearer tokens already found valid, per (site, SHA-256 of the token), until their expiry (≤ 300 s).
-    validated: std::sync::Mutex<std::collections::HashMap<(String, [u8; 32]), std::time::Instant>>,
+    authorization: Authorization,
 }
 
-pub fn router(allow_list: Arc<CallerAllowList>, oxd: Option<Arc<Oxd>>) -> Router {
+pub fn router(allow_list: Arc<CallerAllowList>, settings: OxdApiSettings, oxd: Option<Arc<Oxd>>) -> Router {
     let commands = match oxd {
         Some(oxd) => Router::new()
             .route("/{command}", post(command))
-            .with_state(Arc::new(OxdApi { oxd, validated: Default::default() })),
+            .route("/get-rp-jwks", get(rp_jwks))
+            .route("/get-request-object/{id}", get(request_object))
+            .with_state(Arc::new(OxdApi { authorization: Authorization::new(oxd.clone(), settings), oxd })),
         None => Router::new(),
     };
     Router::new()
@@ -74,10 +45,21 @@ pub fn router(allow_list: Arc<CallerAllowList>, oxd: Option<Arc<Oxd>>) -> Router
         .merge(commands)
         .fallback(|| async { oxd_json(StatusCode::NOT_FOUND, json!({"code": 404, "message": "HTTP 404 Not Found"})) })
         .layer(middleware::from_fn_with_state(allow_list, check_caller))
+        .layer(middleware::from_fn(log_command))
 }
 
 async fn health_check() -> Response {
     oxd_json(StatusCode::OK, json!({"application": "oxd", "version": proxy::VERSION, "status": "running"}))
+}
+
+/// One line per call: the command (the path's first segment, never a request object's id), the caller and the
+/// status. Bodies are never logged: they carry client secrets and tokens.
+async fn log_command(request: Request, next: Next) -> Response {
+    let command = request.uri().path().trim_start_matches('/').split('/').next().unwrap_or_default().to_string();
+    let caller = request.extensions().get::<ConnInfo>().map(|conn| conn.remote.ip());
+    let response = next.run(request).await;
+    tracing::info!(command, caller = ?caller, status = response.status().as_u16(), "oxd command");
+    response
 }
 
 async fn check_caller(State(allow_list): State<Arc<CallerAllowList>>, request: Request, next: Next) -> Response {
@@ -108,9 +90,9 @@ async fn command(
     };
     let outcome = async {
         if PROTECTED.contains(&command.as_str()) {
-            api.authorize(&headers, &params).await?;
+            api.authorization.check(&headers, &params).await?;
         }
-        api.execute(&command, &params).await
+        commands::execute(&api.oxd, &command, &params).await
     }
     .await;
     match outcome {
@@ -119,124 +101,19 @@ async fn command(
     }
 }
 
-fn text<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-    params.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+/// `GET /get-rp-jwks`: the RP signing key of `oxd_enable_jwks_generation`.
+async fn rp_jwks(State(api): State<Arc<OxdApi>>) -> Response {
+    match api.oxd.rp_jwks() {
+        Ok(jwks) => oxd_json(StatusCode::OK, jwks),
+        Err(error) => error_response(error),
+    }
 }
 
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
-impl OxdApi {
-    /// The bearer check of protected commands (`oxd.md` §1.2 step 3).
-    async fn authorize(&self, headers: &HeaderMap, params: &Map<String, Value>) -> Result<(), OxdError> {
-        let named =
-            headers.get("authorizationoxdid").and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty());
-        if let Some(oxd_id) = named
-            && self.oxd.sites().load(oxd_id).await.ok().flatten().is_none()
-        {
-            return Err(OxdError::code(
-                400,
-                "authorization_oxd_id_not_found",
-                "`oxd_id` in `AuthorizationOxdId` header is not registered in oxd.",
-            ));
-        }
-        let token = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(OxdError::blank_access_token)?;
-        let site = self.oxd.site(named.or(text(params, "oxd_id"))).await?;
-        let hash: [u8; 32] = digest::digest(&digest::SHA256, token.as_bytes()).as_ref().try_into().unwrap_or([0; 32]);
-        let key = (site.oxd_id.clone(), hash);
-        {
-            let mut validated = self.validated.lock().unwrap_or_else(|e| e.into_inner());
-            match validated.get(&key) {
-                Some(until) if *until > std::time::Instant::now() => return Ok(()),
-                Some(_) => {
-                    validated.remove(&key);
-                }
-                None => {}
-            }
-        }
-        let answer = self.oxd.introspect_access_token(&site, token).await?;
-        if answer["active"] != true {
-            return Err(OxdError::inactive_access_token());
-        }
-        let client_id = answer["client_id"]
-            .as_str()
-            .filter(|c| !c.is_empty())
-            .ok_or_else(OxdError::invalid_introspection_response)?;
-        let scopes = answer["scope"].as_array().cloned().unwrap_or_default();
-        if !scopes.iter().any(|s| s == "oxd") {
-            return Err(OxdError::insufficient_scope());
-        }
-        if client_id != site.client_id {
-            return Err(OxdError::invalid_access_token());
-        }
-        let left = answer["exp"].as_i64().map_or(0, |exp| exp - now()).clamp(0, 300) as u64;
-        let mut validated = self.validated.lock().unwrap_or_else(|e| e.into_inner());
-        if validated.len() > 10_000 {
-            let now = std::time::Instant::now();
-            validated.retain(|_, until| *until > now);
-        }
-        validated.insert(key, std::time::Instant::now() + Duration::from_secs(left));
-        Ok(())
-    }
-
-    async fn execute(&self, command: &str, params: &Map<String, Value>) -> Result<Value, OxdError> {
-        let oxd = &self.oxd;
-        match command {
-            "register-site" => oxd.register_site(params).await,
-            "update-site" => oxd.update_site(params).await,
-            "remove-site" => oxd.remove_site(params).await,
-            "get-client-token" => oxd.get_client_token(params).await,
-            "get-rp" => self.get_rp(params).await,
-            "introspect-access-token" => {
-                let site = oxd.site(text(params, "oxd_id")).await?;
-                let token = text(params, "access_token").ok_or_else(OxdError::invalid_request)?;
-                oxd.introspect_access_token(&site, token).await
-            }
-            "get-discovery" => {
-                let url = proxy::oxd::discovery_url(params).ok_or_else(OxdError::invalid_request)?;
-                Ok(oxd.discovery(&url).await?.raw.clone())
-            }
-            "get-authorization-url" => oxd.get_authorization_url(params).await,
-            "get-tokens-by-code" => oxd.get_tokens_by_code(params).await,
-            "get-user-info" => oxd.get_user_info(params).await,
-            "get-logout-uri" => oxd.get_logout_uri(params).await,
-            "get-access-token-by-refresh-token" => oxd.get_access_token_by_refresh_token(params).await,
-            "uma-rs-protect" => oxd.uma_rs_protect(params).await,
-            "uma-rs-modify" => oxd.uma_rs_modify(params).await,
-            "uma-rs-check-access" => oxd.uma_rs_check_access(params).await,
-            "introspect-rpt" => oxd.introspect_rpt(params).await,
-            "uma-rp-get-rpt" => oxd.uma_rp_get_rpt(params).await,
-            "uma-rp-get-claims-gathering-url" => oxd.uma_rp_get_claims_gathering_url(params).await,
-            "get-jwks" => {
-                let url = proxy::oxd::discovery_url(params).ok_or_else(OxdError::invalid_request)?;
-                let discovery = oxd.discovery(&url).await?;
-                let keys = oxd.jwks(&discovery, false).await?;
-                Ok(json!({"keys": keys.raw_keys()}))
-            }
-            _ => Err(OxdError::unsupported()),
-        }
-    }
-
-    async fn get_rp(&self, params: &Map<String, Value>) -> Result<Value, OxdError> {
-        if params.get("list") == Some(&Value::Bool(true)) {
-            let sites = self.oxd.sites().list().await.map_err(|_| OxdError::internal())?;
-            let list: Vec<Value> =
-                sites.iter().map(|s: &Site| json!({"oxd_id": s.oxd_id, "client_name": s.client_name})).collect();
-            return Ok(json!({ "node": list }));
-        }
-        let oxd_id = text(params, "oxd_id").ok_or_else(OxdError::blank_oxd_id)?;
-        match self.oxd.sites().load(oxd_id).await {
-            Ok(Some(site)) => Ok(json!({"node": site.to_rp_json()})),
-            Ok(None) => Ok(json!({"node": null})),
-            Err(_) => Err(OxdError::internal()),
-        }
+/// `GET /get-request-object/{id}`: a request object of `get-request-object-uri`, as the OP fetches it.
+async fn request_object(State(api): State<Arc<OxdApi>>, Path(id): Path<String>) -> Response {
+    match api.oxd.request_object(&id).await {
+        Ok(jwt) => plain(StatusCode::OK, &jwt),
+        Err(error) => error_response(error),
     }
 }
 
@@ -271,7 +148,9 @@ mod tests {
         let mut request = Request::builder().uri(uri).body(Body::empty()).unwrap();
         let remote = remote.parse().unwrap();
         request.extensions_mut().insert(ConnInfo { remote, local: remote, tls: true, sni: None });
-        let response = router(allow_list, None).oneshot(request).await.unwrap();
+        let settings =
+            OxdApiSettings { protect_commands_with_access_token: true, protect_commands_with_oxd_id: vec![] };
+        let response = router(allow_list, settings, None).oneshot(request).await.unwrap();
         let status = response.status();
         let body = response.into_body().collect().await.unwrap().to_bytes();
         (status, serde_json::from_slice(&body).unwrap())

@@ -1,4 +1,4 @@
-//! The oxd module's sites in the database, sealed with the node key (`oxd.md` §1.9).
+//! The oxd module's sites in the database, sealed with the node key (`oxd.md` §1.9), and its RP signing key.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -18,6 +18,32 @@ pub struct DatabaseSites {
 impl DatabaseSites {
     pub fn new(store: Arc<Store>, secrets: Arc<SecretBox>) -> DatabaseSites {
         DatabaseSites { store, secrets }
+    }
+
+    /// The RP signing key (PKCS#8) every node shares: the stored one, or `fresh` when none is stored yet. Two
+    /// nodes starting together both offer one; the first insert wins and both read it back.
+    pub async fn rp_signing_key(&self, fresh: &[u8]) -> Result<Vec<u8>, String> {
+        use base64::Engine;
+        let encoding = base64::engine::general_purpose::STANDARD;
+        let sealed = self.secrets.seal(&encoding.encode(fresh));
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        {
+            let _turn = self.store.write_turn().await;
+            sqlx::query(
+                "INSERT INTO oxd_keys (name, data, created_at) VALUES ('rp_signing', $1, $2) ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(sealed)
+            .bind(now)
+            .execute(&self.store.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        }
+        let row = sqlx::query("SELECT data FROM oxd_keys WHERE name = 'rp_signing'")
+            .fetch_one(&self.store.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        let plain = self.secrets.open(&row.try_get::<String, _>("data").map_err(|e| e.to_string())?)?;
+        encoding.decode(plain.trim()).map_err(|_| "the stored RP signing key is not base64".to_string())
     }
 
     fn decode(&self, data: &str) -> Result<Site, String> {

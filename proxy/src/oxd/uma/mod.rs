@@ -89,8 +89,16 @@ pub(super) fn op_error_code(body: &str) -> Option<String> {
 }
 
 impl Oxd {
-    /// The OP's UMA discovery document, cached like the OpenID one.
+    /// The UMA discovery document of the site's OP, cached like the OpenID one.
     pub async fn uma_discovery(&self, site: &Site) -> Result<Arc<UmaDiscovery>, OxdError> {
+        self.uma_discovery_of(&site.op_configuration_endpoint).await
+    }
+
+    /// The UMA discovery document beside the OpenID one at `op_configuration_endpoint`.
+    pub(crate) async fn uma_discovery_of(
+        &self,
+        op_configuration_endpoint: &str,
+    ) -> Result<Arc<UmaDiscovery>, OxdError> {
         let no_discovery = || {
             code(
                 500,
@@ -98,7 +106,7 @@ impl Oxd {
                 "Unable to fetch UMA discovery response /.well-known/uma2-configuration",
             )
         };
-        let url = match site.op_configuration_endpoint.strip_suffix("/.well-known/openid-configuration") {
+        let url = match op_configuration_endpoint.strip_suffix("/.well-known/openid-configuration") {
             Some(base) => format!("{base}/.well-known/uma2-configuration"),
             None => return Err(no_discovery()),
         };
