@@ -6,19 +6,7 @@ mod support;
 use serde_json::{Value, json};
 use support::Gatehouse;
 use support::op::Op;
-
-/// `POST /<command>` on the node's oxd API (TLS, the node's own certificate).
-async fn oxd(node: &Gatehouse, command: &str, body: Value, bearer: Option<&str>) -> (u16, Value) {
-    let client = node.tls_client(node.oxd);
-    let mut request = client.post(format!("https://localhost:{}/{command}", node.oxd.port())).json(&body);
-    if let Some(token) = bearer {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
+use support::oxd_api::{browse, oxd, query_value, site_with_bearer, with};
 
 #[tokio::test]
 async fn sites_are_registered_updated_used_and_removed_against_the_real_op() {
@@ -181,180 +169,6 @@ async fn sites_survive_a_restart_and_a_missing_op_is_an_oxd_error() {
     assert_eq!((status, body["error"].as_str()), (500, Some("no_connect_discovery_response")));
 }
 
-/// A site of `op` with a bearer for its protected commands: (oxd_id, bearer).
-async fn site_with_bearer(node: &Gatehouse, op: &Op, metadata: Value) -> (String, String) {
-    let mut request = json!({"op_host": op.issuer, "redirect_uris": ["https://client.example.com/cb"]});
-    request.as_object_mut().unwrap().extend(metadata.as_object().unwrap().clone());
-    let (status, site) = oxd(node, "register-site", request, None).await;
-    assert_eq!(status, 200, "{site}");
-    let (_, token) = oxd(
-        node,
-        "get-client-token",
-        json!({"op_host": op.issuer, "client_id": site["client_id"], "client_secret": site["client_secret"],
-            "scope": ["oxd"]}),
-        None,
-    )
-    .await;
-    (site["oxd_id"].as_str().unwrap().to_string(), token["access_token"].as_str().unwrap().to_string())
-}
-
-/// The OP's answer to `GET`/`POST` without following redirects, keeping its cookies in `jar`: (status, Location).
-async fn browse(jar: &mut Vec<String>, url: &str, form: Option<&[(&str, &str)]>) -> (u16, String) {
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let mut request = match form {
-        Some(form) => client.post(url).form(form),
-        None => client.get(url),
-    };
-    if !jar.is_empty() {
-        request = request.header("cookie", jar.join("; "));
-    }
-    let response = request.send().await.unwrap();
-    for cookie in response.headers().get_all("set-cookie") {
-        let pair = cookie.to_str().unwrap().split(';').next().unwrap().to_string();
-        let name = pair.split('=').next().unwrap().to_string();
-        jar.retain(|c| !c.starts_with(&format!("{name}=")));
-        jar.push(pair);
-    }
-    let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
-    (response.status().as_u16(), location)
-}
-
-fn query_value(url: &str, name: &str) -> Option<String> {
-    let url = reqwest::Url::parse(url).ok()?;
-    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
-}
-
-#[tokio::test]
-async fn the_code_flow_signs_alice_in_through_the_real_op_and_validates_her_id_token() {
-    let op = Op::start(&[]);
-    let (node, _dir) = Gatehouse::start(&[]);
-    let (oxd_id, bearer) = site_with_bearer(
-        &node,
-        &op,
-        json!({"scope": ["openid", "oxd", "email", "profile"], "response_types": ["code"],
-            "grant_types": ["authorization_code", "client_credentials"],
-            "post_logout_redirect_uris": ["https://client.example.com/bye"]}),
-    )
-    .await;
-    let bearer = Some(bearer.as_str());
-
-    // get-authorization-url: state, nonce and PKCE (the OP lists S256) are generated; extras are passed on.
-    let (status, body) = oxd(
-        &node,
-        "get-authorization-url",
-        json!({"oxd_id": oxd_id, "scope": ["openid", "email"], "acr_values": ["otp"], "prompt": "login",
-            "params": {"max_age": 300}, "custom_parameters": {"ui_hint": "x"}}),
-        bearer,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let url = body["authorization_url"].as_str().unwrap();
-    assert!(url.starts_with(&format!("{}/auth?", op.issuer)), "{url}");
-    for (name, value) in [("acr_values", "otp"), ("max_age", "300"), ("prompt", "login"), ("ui_hint", "x")] {
-        assert_eq!(query_value(url, name).as_deref(), Some(value), "{name} in {url}");
-    }
-    assert_eq!(query_value(url, "code_challenge_method").as_deref(), Some("S256"));
-    let state = query_value(url, "state").unwrap();
-    assert!(state.len() >= 32 && query_value(url, "nonce").is_some());
-
-    // The OP's scriptable login (prompt=login and max_age are the OP's business).
-    let mut jar = Vec::new();
-    let (status, interaction) = browse(&mut jar, url, None).await;
-    assert_eq!(status, 303, "{interaction}");
-    let interaction = format!("{}{}", op.issuer, interaction.trim_start_matches(&op.issuer));
-    let (status, resume) = browse(&mut jar, &interaction, Some(&[("login", "alice"), ("acr", "otp")])).await;
-    assert_eq!(status, 303);
-    let (status, callback) =
-        browse(&mut jar, &format!("{}{}", op.issuer, resume.trim_start_matches(&op.issuer)), None).await;
-    assert_eq!(status, 303);
-    assert!(callback.starts_with("https://client.example.com/cb?"), "{callback}");
-    assert_eq!(query_value(&callback, "state").as_deref(), Some(state.as_str()));
-    let code = query_value(&callback, "code").unwrap();
-
-    // get-tokens-by-code: the code exchange (with the PKCE verifier) and a validated id_token.
-    let (status, tokens) =
-        oxd(&node, "get-tokens-by-code", json!({"oxd_id": oxd_id, "code": code, "state": state}), bearer).await;
-    assert_eq!(status, 200, "{tokens}");
-    assert_eq!(tokens["id_token_claims"]["sub"], "alice");
-    assert_eq!(tokens["id_token_claims"]["acr"], "otp");
-    assert_eq!(tokens["id_token_claims"]["nonce"], query_value(url, "nonce").unwrap().as_str());
-    let (access_token, id_token) = (tokens["access_token"].as_str().unwrap(), tokens["id_token"].as_str().unwrap());
-
-    // A state is good once.
-    let (status, body) =
-        oxd(&node, "get-tokens-by-code", json!({"oxd_id": oxd_id, "code": code, "state": state}), bearer).await;
-    assert_eq!((status, body["error_description"].as_str()), (400, Some("'state' is not registered.")));
-
-    // get-user-info: the OP's claims; the id_token's sub must match.
-    let (status, info) = oxd(
-        &node,
-        "get-user-info",
-        json!({"oxd_id": oxd_id, "access_token": access_token, "id_token": id_token}),
-        bearer,
-    )
-    .await;
-    assert_eq!(status, 200, "{info}");
-    assert_eq!((info["sub"].as_str(), info["email"].as_str()), (Some("alice"), Some("alice@example.com")));
-    let bob = proxy::oxd::jwt::unsigned(&json!({"sub": "bob"}));
-    let (status, body) =
-        oxd(&node, "get-user-info", json!({"oxd_id": oxd_id, "access_token": access_token, "id_token": bob}), bearer)
-            .await;
-    assert_eq!((status, body["error"].as_str()), (500, Some("invalid_subject_identifier")));
-
-    // get-logout-uri: the OP's end-session endpoint with the parameters.
-    let (status, body) = oxd(
-        &node,
-        "get-logout-uri",
-        json!({"oxd_id": oxd_id, "id_token_hint": id_token, "post_logout_redirect_uri": "https://client.example.com/bye",
-            "state": "s1"}),
-        bearer,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let uri = body["uri"].as_str().unwrap();
-    assert!(uri.starts_with(&format!("{}/session/end?", op.issuer)));
-    assert_eq!(query_value(uri, "id_token_hint").as_deref(), Some(id_token));
-    assert_eq!(query_value(uri, "state").as_deref(), Some("s1"));
-}
-
-#[tokio::test]
-async fn code_flow_commands_refuse_bad_input_with_oxd_codes() {
-    let op = Op::start(&[]);
-    let (node, _dir) = Gatehouse::start(&[]);
-    let (oxd_id, bearer) = site_with_bearer(
-        &node,
-        &op,
-        json!({"scope": ["openid", "oxd"], "grant_types": ["authorization_code", "refresh_token"]}),
-    )
-    .await;
-    let bearer = Some(bearer.as_str());
-    let cases = [
-        (
-            "get-authorization-url",
-            json!({"redirect_uri": "https://evil.example.com/cb"}),
-            400,
-            "redirect_uri_is_not_registered",
-        ),
-        ("get-tokens-by-code", json!({"state": "s"}), 400, "bad_request"),
-        ("get-tokens-by-code", json!({"code": "c"}), 400, "bad_request"),
-        ("get-tokens-by-code", json!({"code": "c", "state": "never-issued"}), 400, "bad_request"),
-        ("get-user-info", json!({}), 400, "invalid_request"),
-        ("get-access-token-by-refresh-token", json!({}), 400, "bad_request"),
-        ("get-authorization-url", json!({"oxd_id": "no-such-site"}), 400, "invalid_oxd_id"),
-    ];
-    for (command, extra, status, error) in cases {
-        let mut body = json!({"oxd_id": oxd_id});
-        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-        let (got, answer) = oxd(&node, command, body, bearer).await;
-        assert_eq!((got, answer["error"].as_str()), (status, Some(error)), "{command}: {answer}");
-    }
-    // A bad refresh token is the OP's 400, passed through.
-    let (status, body) =
-        oxd(&node, "get-access-token-by-refresh-token", json!({"oxd_id": oxd_id, "refresh_token": "nope"}), bearer)
-            .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
-}
-
 /// UMA runs against the OP's UMA extension, a test double of oxAuth's UMA (end2end/op/src/uma.js).
 #[tokio::test]
 async fn uma_protect_ticket_need_info_claims_gathering_rpt_and_access_against_the_op_uma_double() {
@@ -370,8 +184,7 @@ async fn uma_protect_ticket_need_info_claims_gathering_rpt_and_access_against_th
     .await;
     let bearer = Some(bearer.as_str());
     let call = |command: &'static str, body: Value| {
-        let mut request = json!({"oxd_id": oxd_id});
-        request.as_object_mut().unwrap().extend(body.as_object().unwrap().clone());
+        let request = with(json!({"oxd_id": oxd_id}), body);
         let node = &node;
         async move { oxd(node, command, request, bearer).await }
     };
@@ -505,9 +318,7 @@ async fn uma_commands_refuse_bad_input_with_oxd_codes() {
         ("uma-rp-get-claims-gathering-url", json!({"ticket": "t"}), 400, "invalid_claims_redirect_uri_parameter"),
     ];
     for (command, extra, status, error) in cases {
-        let mut body = json!({"oxd_id": oxd_id});
-        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-        let (got, answer) = oxd(&node, command, body, bearer).await;
+        let (got, answer) = oxd(&node, command, with(json!({"oxd_id": oxd_id}), extra), bearer).await;
         assert_eq!((got, answer["error"].as_str()), (status, Some(error)), "{command}: {answer}");
     }
     let (_, body) = oxd(
@@ -520,4 +331,65 @@ async fn uma_commands_refuse_bad_input_with_oxd_codes() {
     assert!(body["error_description"].as_str().unwrap().starts_with(
         "Resource is not protected with path: /nowhere and httpMethod: GET. Please protect your resource first"
     ));
+}
+
+#[tokio::test]
+async fn get_issuer_finds_the_op_by_webfinger_and_checks_it_against_the_op_location() {
+    let op = Op::start(&[]);
+    let (node, _dir) = Gatehouse::start(&[]);
+    let resource = format!("{}/alice", op.issuer);
+    let (status, body) = oxd(&node, "get-issuer", json!({"op_host": op.issuer, "resource": resource}), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"subject": resource, "links": [{"rel": "http://openid.net/specs/connect/1.0/issuer", "href": op.issuer}]})
+    );
+    assert_eq!(op.stats().await["webfinger"], 1);
+
+    let (status, body) = oxd(&node, "get-issuer", json!({"op_host": op.issuer}), None).await;
+    assert_eq!((status, body["error_description"].as_str()), (400, Some("'resource' is empty or not specified.")));
+    let (status, body) = oxd(&node, "get-issuer", json!({"resource": resource}), None).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_op_host_and_configuration_endpoint")));
+    // WebFinger at the real OP names it, not the OP the caller gave: refused.
+    let other = support::fake_op::FakeOp::start().await;
+    let (status, body) = oxd(&node, "get-issuer", json!({"op_host": other.issuer, "resource": resource}), None).await;
+    assert_eq!((status, body["error"].as_str()), (500, Some("invalid_issuer_discovered")), "{body}");
+    // A host without WebFinger.
+    let nowhere = format!("{}/bob", other.issuer);
+    let (status, body) = oxd(&node, "get-issuer", json!({"op_host": op.issuer, "resource": nowhere}), None).await;
+    assert_eq!((status, body["error"].as_str()), (500, Some("failed_to_get_issuer")), "{body}");
+
+    // Without oxd_enable_jwks_generation there is no RP key.
+    let client = node.tls_client(node.oxd);
+    let response = client.get(format!("https://localhost:{}/get-rp-jwks", node.oxd.port())).send().await.unwrap();
+    assert_eq!(response.status(), 500);
+    assert_eq!(response.json::<Value>().await.unwrap()["error"], "jwks_generation_disable");
+    let (oxd_id, bearer) = site_with_bearer(&node, &op, json!({"scope": ["openid", "oxd"]})).await;
+    let request = json!({"oxd_id": oxd_id, "oxd_host_url": "https://localhost:8443"});
+    let (status, body) = oxd(
+        &node,
+        "get-request-object-uri",
+        with(request.clone(), json!({"request_object_signing_alg": "ES256"})),
+        Some(&bearer),
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (500, Some("jwks_generation_disable")), "{body}");
+    let (status, body) = oxd(&node, "get-request-object-uri", request.clone(), Some(&bearer)).await;
+    assert_eq!((status, body["error"].as_str()), (500, Some("invalid_algorithm")), "{body}");
+    let (status, body) = oxd(
+        &node,
+        "get-request-object-uri",
+        with(request, json!({"request_object_signing_alg": "RS256"})),
+        Some(&bearer),
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (500, Some("algorithm_not_supported")), "{body}");
+    let (status, body) = oxd(
+        &node,
+        "get-request-object-uri",
+        json!({"oxd_id": oxd_id, "request_object_signing_alg": "HS256"}),
+        Some(&bearer),
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("bad_request_no_oxd_host")), "{body}");
 }

@@ -111,6 +111,17 @@ function signingJwk({ key, kid, alg }, publicOnly = false) {
   return { ...jwk, kid, use: 'sig', alg };
 }
 
+// The library's fetch (client jwks_uri, sector identifiers) refuses special-use addresses against SSRF; this OP
+// and the RPs of a test all live on loopback, so loopback URLs are fetched without that guard. Others keep it.
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+function loopbackFetch(url, options) {
+  if (LOOPBACK_HOSTS.has(new URL(url).hostname)) {
+    const { dispatcher, ...rest } = options;
+    return globalThis.fetch(url, rest);
+  }
+  return globalThis.fetch(url, options);
+}
+
 // Returns the Koa application (a Provider) for `issuer`. `options`: signingKey (an RSA private KeyObject), ecKey
 // (optional EC P-256 private KeyObject: published too, and then JWT access tokens are ES256), clients, acrValues,
 // settings (mutable), log.
@@ -162,6 +173,7 @@ export function createOp(issuer, { signingKey, ecKey, clients = [], acrValues, s
     }),
     jwks: { keys: keys.map((key) => signingJwk(key)) },
     cookies: { keys: ['gatehouse-test-op-cookies'] },
+    fetch: loopbackFetch,
     conformIdTokenClaims: false, // like oxAuth: the id_token carries the scopes' claims too
     pkce: { required: () => false }, // oxd sends no PKCE
     extraClientMetadata: { properties: ['claims_redirect_uri'], validator: validateExtraMetadata },

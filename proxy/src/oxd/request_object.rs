@@ -102,3 +102,77 @@ impl Oxd {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use super::*;
+    use crate::oxd::{MemoryExpiring, MemorySites, OxdSettings, RpKey, Site};
+
+    async fn oxd_with_site(rp_key: bool) -> Oxd {
+        let mut oxd =
+            Oxd::new(OxdSettings::default(), Arc::new(MemorySites::default()), Arc::new(MemoryExpiring::default()))
+                .unwrap();
+        if rp_key {
+            oxd = oxd.with_rp_key(RpKey::from_pkcs8(&RpKey::generate().unwrap()).unwrap());
+        }
+        let site = Site {
+            oxd_id: "site-1".into(),
+            op_host: "https://op.example.com".into(),
+            op_configuration_endpoint: "https://op.example.com/.well-known/openid-configuration".into(),
+            client_id: "client-1".into(),
+            client_secret: "secret-1".into(),
+            metadata: json!({"response_types": ["code"]}).as_object().cloned().unwrap(),
+            ..Site::default()
+        };
+        oxd.sites().save(&site).await.unwrap();
+        oxd
+    }
+
+    async fn request_object(oxd: &Oxd, alg: &str) -> String {
+        let params = json!({"oxd_id": "site-1", "oxd_host_url": "gateway.example.com:8443/", "request_object_signing_alg": alg,
+            "params": {"scope": "openid", "claims": {"id_token": {"acr": null}}}});
+        let answer = oxd.get_request_object_uri(params.as_object().unwrap()).await.unwrap();
+        let uri = answer["request_uri"].as_str().unwrap();
+        let id = uri.strip_prefix("https://gateway.example.com:8443/get-request-object/").expect("https:// is added");
+        oxd.request_object(id).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn request_objects_are_signed_as_asked_and_served_until_they_expire() {
+        let oxd = oxd_with_site(false).await;
+        let hs256 = request_object(&oxd, "HS256").await;
+        let (input, signature) = hs256.rsplit_once('.').unwrap();
+        let key = hmac::Key::new(hmac::HMAC_SHA256, b"secret-1");
+        assert!(hmac::verify(&key, input.as_bytes(), &URL_SAFE_NO_PAD.decode(signature).unwrap()).is_ok());
+        let claims = jwt::parse(&hs256).unwrap().payload;
+        assert_eq!(
+            (claims["iss"].as_str(), claims["aud"].as_str()),
+            (Some("client-1"), Some("https://op.example.com"))
+        );
+        assert_eq!((claims["response_type"].as_str(), claims["scope"].as_str()), (Some("code"), Some("openid")));
+        assert_eq!(claims["claims"], json!({"id_token": {"acr": null}}), "object parameters stay objects");
+        assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 300);
+
+        let unsigned = request_object(&oxd, "none").await;
+        assert_eq!(jwt::parse(&unsigned).unwrap().alg(), Some("none"));
+        let refused = oxd
+            .get_request_object_uri(
+                json!({"oxd_id": "site-1", "oxd_host_url": "h",
+            "request_object_signing_alg": "ES256"})
+                .as_object()
+                .unwrap(),
+            )
+            .await;
+        assert_eq!(refused.unwrap_err().status(), 500, "ES256 needs the RP key");
+        assert_eq!(oxd.request_object("unknown").await.unwrap_err().status(), 404);
+
+        let with_key = oxd_with_site(true).await;
+        let es256 = request_object(&with_key, "ES256").await;
+        assert_eq!(jwt::parse(&es256).unwrap().kid(), with_key.rp_jwks().unwrap()["keys"][0]["kid"].as_str());
+    }
+}

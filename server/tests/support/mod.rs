@@ -3,8 +3,10 @@
 #![allow(dead_code)] // each test file uses a different part of the harness
 
 pub mod echo;
+pub mod fake_op;
 pub mod faulty;
 pub mod op;
+pub mod oxd_api;
 pub mod process;
 pub mod raw;
 pub mod tls_echo;
