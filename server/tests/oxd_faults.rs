@@ -38,6 +38,9 @@ async fn register(node: &Gatehouse, op: &FakeOp) -> String {
     site["oxd_id"].as_str().unwrap().to_string()
 }
 
+/// Makes the id_token the OP answers, for the flow's nonce.
+type IdTokenFor<'a> = Box<dyn FnOnce(&str) -> String + 'a>;
+
 /// One code flow: an authorization URL (a fresh state and nonce), then the code exchange, where the fake OP
 /// answers the id_token `id_token(nonce)` makes. The answer of `get-tokens-by-code`.
 async fn exchange(node: &Gatehouse, op: &FakeOp, oxd_id: &str, id_token: impl FnOnce(&str) -> String) -> (u16, Value) {
@@ -137,7 +140,7 @@ async fn an_invalid_id_token_is_refused_with_the_reason() {
         parts.join(".")
     };
     op.add_key("k9");
-    let cases: Vec<(Box<dyn FnOnce(&str) -> String + '_>, &str)> = vec![
+    let cases: Vec<(IdTokenFor<'_>, &str)> = vec![
         (Box::new(forged), "invalid_id_token_bad_signature"),
         (Box::new(changed("iss", json!("http://evil.example.com"))), "invalid_id_token_bad_issuer"),
         (Box::new(changed("aud", json!("another-client"))), "invalid_id_token_bad_audience"),

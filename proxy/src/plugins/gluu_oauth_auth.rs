@@ -1,5 +1,6 @@
 //! `gluu-oauth-auth` (`gluu-plugins.md` §3, §6): bearer token → validation (local for OP-signed JWTs,
-//! introspection through the embedded oxd module otherwise) → consumer → upstream headers.
+//! introspection through oxd otherwise: the embedded module, or a remote oxd server, `OxdClient`) → consumer →
+//! upstream headers.
 //!
 //! Validations are cached per plugin instance, OP and SHA-256 of the token (never the token itself), up to
 //! the token's expiry capped by `max_ttl`; inactive tokens are cached briefly; concurrent misses share one
