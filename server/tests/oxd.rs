@@ -393,3 +393,61 @@ async fn get_issuer_finds_the_op_by_webfinger_and_checks_it_against_the_op_locat
     .await;
     assert_eq!((status, body["error"].as_str()), (400, Some("bad_request_no_oxd_host")), "{body}");
 }
+
+#[tokio::test]
+async fn node_settings_restrict_ops_and_authorization_oxd_ids_and_bound_the_code_flow() {
+    let op = Op::start(&[]);
+    let fake = support::fake_op::FakeOp::start().await;
+    let op_port = reqwest::Url::parse(&op.issuer).unwrap().port().unwrap().to_string();
+    let allowed = format!("127.0.0.1:{op_port}");
+    let (node, _dir) = Gatehouse::start(&[
+        "--oxd_allowed_op_hosts",
+        &allowed,
+        "--oxd_protect_commands_with_oxd_id",
+        "some-other-site",
+        "--oxd_pkce",
+        "off",
+        "--oxd_nonce_expiration_in_minutes",
+        "0",
+    ]);
+    let (oxd_id, bearer) = site_with_bearer(
+        &node,
+        &op,
+        json!({"scope": ["openid", "oxd"], "grant_types": ["authorization_code", "client_credentials"]}),
+    )
+    .await;
+
+    // Only the listed OP may be used.
+    let (status, body) = oxd(
+        &node,
+        "register-site",
+        json!({"op_host": fake.issuer, "redirect_uris": ["https://a.example.com/cb"]}),
+        None,
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("restricted_op_host")), "{body}");
+
+    // AuthorizationOxdId must name a site of oxd_protect_commands_with_oxd_id.
+    let client = node.tls_client(node.oxd);
+    let response = client
+        .post(format!("https://localhost:{}/get-authorization-url", node.oxd.port()))
+        .header("AuthorizationOxdId", &oxd_id)
+        .bearer_auth(&bearer)
+        .json(&json!({"oxd_id": oxd_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.json::<Value>().await.unwrap()["error"], "invalid_authorization_oxd_id");
+
+    // pkce = off: no code challenge although the OP offers S256.
+    let (status, body) = oxd(&node, "get-authorization-url", json!({"oxd_id": oxd_id}), Some(&bearer)).await;
+    assert_eq!(status, 200, "{body}");
+    let url = body["authorization_url"].as_str().unwrap();
+    assert_eq!(query_value(url, "code_challenge"), None, "{url}");
+    // The nonce expired at once: the state is still registered, the code is refused with oxd's invalid_nonce.
+    let state = query_value(url, "state").unwrap();
+    let (status, body) =
+        oxd(&node, "get-tokens-by-code", json!({"oxd_id": oxd_id, "code": "c", "state": state}), Some(&bearer)).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_nonce")), "{body}");
+}

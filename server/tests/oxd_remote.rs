@@ -29,7 +29,8 @@ async fn protect(node: &Gatehouse, upstream: std::net::SocketAddr, site: &Value,
     admin(node, reqwest::Method::PUT, "/consumers/app", json!({"custom_id": site["client_id"]})).await;
     let oxd = json!({"oxd_id": site["oxd_id"], "client_id": site["client_id"], "client_secret": site["client_secret"],
         "op_url": op.issuer, "oxd_url": oxd_url});
-    admin(node, reqwest::Method::POST, "/services/api/plugins", json!({"name": "gluu-oauth-auth", "config": oxd})).await;
+    admin(node, reqwest::Method::POST, "/services/api/plugins", json!({"name": "gluu-oauth-auth", "config": oxd}))
+        .await;
     let rule = json!([{"path": "/api/??", "conditions": [{"httpMethods": ["GET"],
         "scope_expression": {"rule": {"and": [{"var": 0}]}, "data": ["oxd"]}}]}]);
     let mut pep = oxd.clone();

@@ -255,6 +255,23 @@ async fn plugin_secret_fields_are_sealed_at_rest_and_read_back_plain(store: Stor
     assert!(error.contains("no secrets key"), "{error}");
 }
 
+async fn the_rp_signing_key_is_stored_once_sealed_and_shared(store: Store) {
+    let secrets = Arc::new(SecretBox::from_key(&[7; 32]));
+    let store = Arc::new(store);
+    let sites = DatabaseSites::new(store.clone(), secrets);
+    let first = sites.rp_signing_key(b"first key bytes").await.unwrap();
+    assert_eq!(first, b"first key bytes");
+    let stored: String = sqlx::query("SELECT data FROM oxd_keys WHERE name = 'rp_signing'")
+        .fetch_one(&store.pool)
+        .await
+        .unwrap()
+        .try_get("data")
+        .unwrap();
+    assert!(SecretBox::is_sealed(&stored) && !stored.contains("Zmlyc3Qga2V5"), "{stored}");
+    // Another node (or a restart) offering its own key gets the stored one.
+    assert_eq!(sites.rp_signing_key(b"second key bytes").await.unwrap(), b"first key bytes");
+}
+
 async fn sqlite_store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     (Store::open_sqlite(&dir.path().join("gatehouse.db")).await.unwrap(), dir)
@@ -308,6 +325,7 @@ on_both_backends!(
     upsert_replaces_and_keeps_created_at_and_update_needs_an_entity,
     a_batch_lands_whole_or_not_at_all,
     plugin_secret_fields_are_sealed_at_rest_and_read_back_plain,
+    the_rp_signing_key_is_stored_once_sealed_and_shared,
 );
 
 #[tokio::test]
