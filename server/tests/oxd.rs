@@ -347,7 +347,7 @@ async fn get_issuer_finds_the_op_by_webfinger_and_checks_it_against_the_op_locat
     assert_eq!(op.stats().await["webfinger"], 1);
 
     let (status, body) = oxd(&node, "get-issuer", json!({"op_host": op.issuer}), None).await;
-    assert_eq!((status, body["error_description"].as_str()), (400, Some("'resource' is empty or not specified.")));
+    assert_eq!((status, body["error"].as_str()), (400, Some("bad_request_no_resource")), "{body}");
     let (status, body) = oxd(&node, "get-issuer", json!({"resource": resource}), None).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_op_host_and_configuration_endpoint")));
     // WebFinger at the real OP names it, not the OP the caller gave: refused.

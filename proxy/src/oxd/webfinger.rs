@@ -64,8 +64,9 @@ impl Oxd {
     /// `get-issuer`: the WebFinger answer for `resource`, whose issuer link must be the OP's issuer.
     pub async fn get_issuer(&self, params: &Map<String, Value>) -> Result<Value, OxdError> {
         let url = discovery_url(params).ok_or_else(OxdError::no_op_location)?;
-        let resource = text(params, "resource")
-            .ok_or_else(|| OxdError::code(400, "bad_request", "'resource' is empty or not specified."))?;
+        let resource = text(params, "resource").ok_or_else(|| {
+            OxdError::code(400, "bad_request_no_resource", "The 'resource' is empty or not specified.")
+        })?;
         let (resource, webfinger) = webfinger_url(resource).ok_or_else(failed_to_get_issuer)?;
         let discovery = self.discovery(&url).await?;
         let request = self.http.get(&webfinger).query(&[("resource", resource.as_str()), ("rel", ISSUER_REL)]);
