@@ -16,7 +16,7 @@ pub mod id_token;
 mod jwks;
 pub mod jwt;
 mod op_http;
-mod params;
+pub mod params;
 mod registration;
 pub mod remote;
 mod request_object;

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 /// A list parameter as strings: an array's string items, or a space-separated string split.
-pub(crate) fn strings(value: Option<&Value>) -> Vec<String> {
+pub fn strings(value: Option<&Value>) -> Vec<String> {
     match value {
         Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
         Some(Value::String(text)) => text.split_whitespace().map(str::to_string).collect(),
@@ -13,6 +13,6 @@ pub(crate) fn strings(value: Option<&Value>) -> Vec<String> {
 }
 
 /// A text parameter, trimmed; `None` when absent or blank.
-pub(crate) fn text<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+pub fn text<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     params.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
 }

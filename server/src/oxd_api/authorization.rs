@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, header};
+use proxy::oxd::params::text;
 use proxy::oxd::{Oxd, OxdError};
 use ring::digest;
 use serde_json::{Map, Value};
 
-use super::commands::text;
 use crate::config::OxdApiSettings;
 
 pub struct Authorization {

@@ -1,5 +1,6 @@
 //! Which oxd command needs a bearer (`oxd.md` §1.3) and what each executes in the embedded oxd module.
 
+use proxy::oxd::params::text;
 use proxy::oxd::{Oxd, OxdError, Site, discovery_url};
 use serde_json::{Map, Value, json};
 
@@ -36,10 +37,6 @@ pub const OPEN: [&str; 8] = [
     "get-discovery",
     "get-issuer",
 ];
-
-pub fn text<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-    params.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
-}
 
 /// Runs `command` (already authorized) with `params`.
 pub async fn execute(oxd: &Oxd, command: &str, params: &Map<String, Value>) -> Result<Value, OxdError> {
