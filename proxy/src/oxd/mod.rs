@@ -110,6 +110,7 @@ impl Oxd {
     /// Forgets cached discovery documents, JWKS and client tokens (the Admin API's `DELETE /cache`).
     pub fn purge_caches(&self) {
         self.discoveries.clear();
+        self.uma_discoveries.clear();
         self.jwks.clear();
         self.tokens.clear();
     }

@@ -32,6 +32,15 @@ impl RemoteOxds {
         Ok(RemoteOxds { http, settings: settings.clone(), servers: Mutex::default() })
     }
 
+    /// Forgets every server's PATs, discovery documents and JWKS (the Admin API's `DELETE /cache`).
+    pub fn purge_caches(&self) {
+        for server in self.servers.lock().unwrap_or_else(|e| e.into_inner()).values() {
+            server.pats.clear();
+            server.discoveries.clear();
+            server.jwks.clear();
+        }
+    }
+
     /// The client of the oxd server at `oxd_url`.
     pub fn server(&self, oxd_url: &str) -> Arc<RemoteOxd> {
         let url = oxd_url.trim().trim_end_matches('/').to_string();

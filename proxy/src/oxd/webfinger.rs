@@ -69,6 +69,10 @@ impl Oxd {
         })?;
         let (resource, webfinger) = webfinger_url(resource).ok_or_else(failed_to_get_issuer)?;
         let discovery = self.discovery(&url).await?;
+        // The resource's host is asked too: it must be an OP the node may talk to.
+        if !self.settings.allows_op(&webfinger) {
+            return Err(OxdError::restricted_op_host());
+        }
         let request = self.http.get(&webfinger).query(&[("resource", resource.as_str()), ("rel", ISSUER_REL)]);
         let answer = self.send_json(request).await.map_err(|error| {
             tracing::error!(%error, webfinger, "WebFinger failed");

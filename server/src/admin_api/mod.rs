@@ -78,6 +78,9 @@ async fn purge_cache(State(node): State<Arc<Node>>) -> StatusCode {
     if let Some(oxd) = &node.oxd {
         oxd.purge_caches();
     }
+    if let Some(remote) = &node.plugin_services.remote_oxd {
+        remote.purge_caches();
+    }
     StatusCode::NO_CONTENT
 }
 
