@@ -2,8 +2,10 @@
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+pub mod deck;
 pub mod echo;
 pub mod faulty;
+pub mod gluu;
 pub mod op;
 pub mod process;
 pub mod raw;
