@@ -118,6 +118,60 @@ mod tests {
         assert!(refusal(&store, &error, &ops).await.unwrap().message.contains("where gluu-opa-pep (plugin"));
     }
 
+    /// `method uri` with a JSON body through the Admin API router; the status and the JSON answer.
+    async fn send(node: &std::sync::Arc<crate::node::Node>, method: &str, uri: &str, body: Value) -> (u16, Value) {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        let response = super::super::service(node.clone()).oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    #[tokio::test]
+    async fn the_admin_api_and_config_imports_name_the_pep_already_in_the_scope() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::config::Config { prefix: dir.path().into(), ..Default::default() };
+        let store = Store::open_sqlite(&config.sqlite_file()).await.unwrap();
+        let node = std::sync::Arc::new(crate::node::Node::new(config, std::sync::Arc::new(store)));
+        let (status, service) = send(&node, "PUT", "/services/api", json!({"url": "http://127.0.0.1:9"})).await;
+        assert_eq!(status, 200, "{service}");
+        // A PEP this build does not ship, stored as a build that ships it would store it.
+        let uma = plugin(7, "gluu-uma-pep", json!({"id": service["id"]}), true);
+        node.store.insert(&uma).await.unwrap();
+        let site = json!({"oxd_id": "s", "client_id": "c", "client_secret": "x", "op_url": "https://op.example.com",
+                          "oxd_url": "https://127.0.0.1:8443"});
+        let message = format!(
+            "gluu-oauth-pep cannot be added where gluu-uma-pep (plugin {}) is configured: at most one policy \
+             enforcement point (gluu-oauth-pep, gluu-uma-pep, gluu-opa-pep) per route, service or global scope",
+            uma.id
+        );
+        let pep = json!({"name": "gluu-oauth-pep", "config": site});
+        assert_eq!(
+            send(&node, "POST", "/services/api/plugins", pep.clone()).await,
+            (
+                400,
+                json!({"code": 2, "name": "schema violation", "message": format!("schema violation (name: {message})"),
+                       "fields": {"name": message}})
+            )
+        );
+        let file = json!({"_format_version": "1.1",
+                          "services": [{"name": "api", "url": "http://127.0.0.1:9", "plugins": [pep]}]});
+        let (status, body) = send(&node, "POST", "/config", json!({"config": file.to_string()})).await;
+        assert_eq!(
+            (status, body["code"].clone(), body["fields"].clone()),
+            (400, json!(14), json!({"services[1].plugins[1]": message}))
+        );
+        let plugins = send(&node, "GET", "/plugins", Value::Null).await.1;
+        assert_eq!(plugins["data"].as_array().unwrap().len(), 1, "nothing stored: {plugins}");
+    }
+
     #[tokio::test]
     async fn two_peps_of_one_batch_are_refused_naming_the_earlier_and_other_errors_are_left_alone() {
         let (store, _dir) = store().await;
