@@ -11,8 +11,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use support::admin;
 use support::gluu::{
-    api_route, attach, call, metrics_live, metrics_with, node_with_api, plugin_config, request, token_with, until,
-    until_with,
+    Client, api_route, attach, call, metrics_live, metrics_with, node_with_api, plugin_config, request, token_with,
+    until, until_with,
 };
 use support::op::Op;
 
@@ -42,6 +42,13 @@ async fn expect(node: &support::Gatehouse, rows: &[(Method, &str, &str, u16)]) {
 const NOT_AUTHORIZED: &str = "You are not authorized to access this resource";
 const UNPROTECTED: &str = "Unprotected path/method are not allowed";
 
+/// gluu-oauth-auth, then gluu-oauth-pep with `document`, on service `api`.
+async fn protect_api(node: &support::Gatehouse, op: &Op, client: &Client, document: &Value) {
+    attach(node, op, client, "/services/api", "gluu-oauth-auth", json!({})).await;
+    let pep = json!({"oauth_scope_expression": document.to_string()});
+    attach(node, op, client, "/services/api", "gluu-oauth-pep", pep).await;
+}
+
 /// A route `root` of service `api` that takes every path.
 async fn root_route(node: &support::Gatehouse) {
     let route = json!({"paths": ["/"], "service": {"name": "api"}, "strip_path": false});
@@ -67,16 +74,7 @@ async fn the_gg_matrix_and_or_not_multi_wildcard_and_methods_decide_per_request(
             &["admin", "employee", "customer"]
         ),
     ]);
-    attach(&node, &op, &client, "/services/api", "gluu-oauth-auth", json!({})).await;
-    attach(
-        &node,
-        &op,
-        &client,
-        "/services/api",
-        "gluu-oauth-pep",
-        json!({"oauth_scope_expression": document.to_string()}),
-    )
-    .await;
+    protect_api(&node, &op, &client, &document).await;
     let both = token_with(&node, &op, &client, &["admin", "employee"]).await;
     let employee = token_with(&node, &op, &client, &["employee"]).await;
     let customer = token_with(&node, &op, &client, &["customer", "employee"]).await;
@@ -163,16 +161,7 @@ async fn regex_segments_wildcards_and_spontaneous_scopes_with_path_captures() {
         item("/folder/?/image.jpg", &["GET"], all(1), &["admin"]),
         item("/archive/??/image.jpg", &["GET"], all(1), &["employee"]),
     ]);
-    attach(&node, &op, &client, "/services/api", "gluu-oauth-auth", json!({})).await;
-    attach(
-        &node,
-        &op,
-        &client,
-        "/services/api",
-        "gluu-oauth-pep",
-        json!({"oauth_scope_expression": document.to_string()}),
-    )
-    .await;
+    protect_api(&node, &op, &client, &document).await;
     let matching = token_with(&node, &op, &client, &["posts:42", "todos:hh", "command:123", "subcommand:abcd"]).await;
     let other_todo = token_with(&node, &op, &client, &["todos:xx", "command:123", "subcommand:abcd"]).await;
     let no_subcommand = token_with(&node, &op, &client, &["todos:hh", "command:123"]).await;
