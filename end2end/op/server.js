@@ -10,13 +10,17 @@ console.info = console.error;
 console.log = console.error;
 
 // The signing keys are made on the thread pool while oidc-provider loads (the RSA one takes about half a second).
-const signingKey = promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
+const rsaKey = () => promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
+const signingKey = rsaKey();
 const ecKey = promisify(generateKeyPair)('ec', { namedCurve: 'P-256' });
-const { createOp, SETTINGS, settingValue } = await import('./src/op.js');
+const { createOp, EXTRA_KEYS, SETTINGS, settingValue } = await import('./src/op.js');
 
 const flag = (key) => key.replaceAll('_', '-');
 const envName = (key) => `OP_${key.toUpperCase()}`;
-const START_OPTIONS = { port: '0', clients: '[]', acr_values: 'basic auth_ldap_server otp u2f', es256: false };
+const START_OPTIONS = {
+  port: '0', clients: '[]', acr_values: 'basic auth_ldap_server otp u2f', es256: false, extra_keys: false,
+  extra_scopes: '',
+};
 const DEFAULTS = { ...START_OPTIONS, ...SETTINGS };
 
 const { values: flags } = parseArgs({
@@ -26,6 +30,11 @@ const { values: flags } = parseArgs({
 });
 const option = (key, fallback) => flags[flag(key)] ?? process.env[envName(key)] ?? fallback;
 const isOn = (value) => value === true || value === '1' || value === 'true';
+
+// --extra-keys: made on the thread pool too, while the server starts listening.
+const extraKeyPairs = isOn(option('extra_keys', START_OPTIONS.extra_keys))
+  ? Promise.all(Object.keys(EXTRA_KEYS).map(rsaKey))
+  : Promise.resolve([]);
 
 process.env.OP_UMA_AUTO_GRANT ??= process.env.UMA_AUTO_GRANT; // the name shared/spec/oxd.md §3.8 uses
 const settings = {};
@@ -37,9 +46,13 @@ let handle = (req, res) => res.writeHead(503).end(); // until the OP exists, whi
 const server = createServer((req, res) => handle(req, res));
 server.listen(Number(option('port', START_OPTIONS.port)), '127.0.0.1', async () => {
   const issuer = `http://127.0.0.1:${server.address().port}`;
+  const kids = Object.keys(EXTRA_KEYS);
+  const extraKeys = Object.fromEntries((await extraKeyPairs).map((pair, i) => [kids[i], pair.privateKey]));
   const op = createOp(issuer, {
     signingKey: (await signingKey).privateKey,
     ecKey: isOn(option('es256', START_OPTIONS.es256)) ? (await ecKey).privateKey : undefined,
+    extraKeys,
+    extraScopes: option('extra_scopes', START_OPTIONS.extra_scopes).split(/[\s,]+/).filter(Boolean),
     clients: JSON.parse(option('clients', START_OPTIONS.clients)),
     acrValues: option('acr_values', START_OPTIONS.acr_values).split(/[\s,]+/).filter(Boolean),
     settings,

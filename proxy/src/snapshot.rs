@@ -110,12 +110,15 @@ impl Snapshot {
                 }
             }
         }
+        let router = Router::build(config.routes)?;
+        let plugins = PluginSet::build(config.plugins, services);
+        crate::plugins::exclusive::warn_conflicts(&plugins, router.routes());
         Ok(Snapshot {
             config_version: config.version,
-            router: Router::build(config.routes)?,
+            router,
             services: config.services.into_iter().map(|s| (s.id, Arc::new(s))).collect(),
             balancers,
-            plugins: PluginSet::build(config.plugins, services),
+            plugins,
             consumers,
             consumers_by_custom_id,
             acl_groups,

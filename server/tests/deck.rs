@@ -3,20 +3,8 @@
 
 mod support;
 
-use std::process::Command;
-
 use support::Gatehouse;
-
-fn deck(node: &Gatehouse, args: &[&str]) -> (bool, String) {
-    let output = Command::new("deck")
-        .args(args)
-        .arg("--kong-addr")
-        .arg(node.admin_url(""))
-        .output()
-        .expect("decK is installed by ./scripts/setup test (Debian package `deck`)");
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
-}
+use support::deck::deck;
 
 const FILE: &str = r#"_format_version: "1.1"
 services:

@@ -20,14 +20,26 @@ export const SETTINGS = {
   uma_auto_grant: false, // grant RPTs without claims
   uma_deny: [], // resource ids or scopes whose RPT requests get request_denied
   jwt_access_tokens: false, // client_credentials access tokens as signed JWTs (at+jwt) instead of opaque
+  jwt_kid: '', // the key that signs JWT access tokens; '' = the RSA key (the EC key with --es256)
+  jwt_claims: {}, // claims replacing those of JWT access tokens at issuance; null removes one
+  jwt_header: {}, // header fields replacing those of JWT access tokens (`kid`, …); null removes one
+  jwks_hidden: [], // kids of signing keys /jwks leaves out (a key "not yet rotated in")
 };
 
 // A setting's value from a flag, an environment variable or JSON.
 export function settingValue(key, value) {
   const start = SETTINGS[key];
   if (typeof start === 'boolean') return value === true || value === '1' || value === 'true';
+  if (typeof start === 'string') return String(value);
   if (Array.isArray(start)) {
     return Array.isArray(value) ? value.map(String) : String(value).split(/[\s,]+/).filter(Boolean);
+  }
+  if (typeof start === 'object') {
+    const object = typeof value === 'string' ? JSON.parse(value) : value;
+    if (object === null || typeof object !== 'object' || Array.isArray(object)) {
+      throw new Error(`${key} must be a JSON object, got ${JSON.stringify(value)}`);
+    }
+    return object;
   }
   const number = Number(value);
   if (!Number.isInteger(number) || number <= 0) throw new Error(`${key} must be a positive integer, got ${value}`);
@@ -122,17 +134,42 @@ function loopbackFetch(url, options) {
   return globalThis.fetch(url, options);
 }
 
-// Returns the Koa application (a Provider) for `issuer`. `options`: signingKey (an RSA private KeyObject), ecKey
-// (optional EC P-256 private KeyObject: published too, and then JWT access tokens are ES256), clients, acrValues,
-// settings (mutable), log.
-export function createOp(issuer, { signingKey, ecKey, clients = [], acrValues, settings, log = console.error }) {
-  let stats = emptyStats();
+// Applies settings jwt_claims and jwt_header to a JWT access token about to be signed ({header, payload}).
+function customizeJwt(jwt, { jwt_claims: claims, jwt_header: header }) {
+  for (const [name, value] of Object.entries(claims)) {
+    if (value === null) delete jwt.payload[name];
+    else jwt.payload[name] = value;
+  }
+  // The header fields are spread over the signer's own (`kid`), so `undefined` is what removes one.
+  if (Object.keys(header).length) {
+    jwt.header = Object.fromEntries(Object.entries(header).map(([name, value]) => [name, value ?? undefined]));
+  }
+}
 
-  // A key of this process instead of the library's published development key; id_tokens use the RSA key.
+// The extra signing keys of --extra-keys, by kid, with their algorithms (README "JWT access tokens").
+export const EXTRA_KEYS = { 'extra-rs384': 'RS384', 'extra-rs512': 'RS512', 'extra-next': 'RS256' };
+
+// Returns the Koa application (a Provider) for `issuer`. `options`: signingKey (an RSA private KeyObject), ecKey
+// (optional EC P-256 private KeyObject: published too, and then JWT access tokens are ES256), extraKeys (RSA
+// private KeyObjects by kid of EXTRA_KEYS), extraScopes (scopes beyond SCOPES), clients, acrValues, settings
+// (mutable), log.
+export function createOp(issuer, {
+  signingKey, ecKey, extraKeys = {}, extraScopes = [], clients = [], acrValues, settings, log = console.error,
+}) {
+  let stats = emptyStats();
+  const scopes = [...SCOPES, ...extraScopes.filter((scope) => !SCOPES.includes(scope))];
+
+  // A key of this process instead of the library's published development key; id_tokens use the RSA key (the
+  // first RS256 key: the keystore keeps this order among equally good keys).
   const started = Date.now();
   const keys = [{ key: signingKey, kid: `test-op-${started}`, alg: 'RS256' }];
   if (ecKey) keys.push({ key: ecKey, kid: `test-op-es256-${started}`, alg: 'ES256' });
-  const accessTokenAlg = ecKey ? 'ES256' : 'RS256';
+  for (const [kid, key] of Object.entries(extraKeys)) keys.push({ key, kid, alg: EXTRA_KEYS[kid] });
+  const defaultAccessTokenKey = keys[ecKey ? 1 : 0];
+  // The key signing JWT access tokens now: setting jwt_kid, else the default.
+  const accessTokenKey = () => keys.find((key) => key.kid === settings.jwt_kid) ?? defaultAccessTokenKey;
+  const knownKid = (kid) => kid === '' || keys.some((key) => key.kid === kid);
+  if (!knownKid(settings.jwt_kid)) throw new Error(`jwt_kid: no signing key ${settings.jwt_kid}`);
 
   // JWT access tokens (setting jwt_access_tokens, read on every request): a client_credentials request gets a
   // resource server, `resource` if given, else JWT_RESOURCE, whose format is 'jwt'. Its scope lists every
@@ -145,7 +182,8 @@ export function createOp(issuer, { signingKey, ecKey, clients = [], acrValues, s
     defaultResource: (ctx, client, oneOf) => oneOf ?? (jwtClientCredentials(ctx) ? JWT_RESOURCE : undefined),
     getResourceServerInfo: (ctx) => {
       if (!jwtClientCredentials(ctx)) throw new errors.InvalidTarget();
-      return { scope: SCOPES.join(' '), accessTokenFormat: 'jwt', jwt: { sign: { alg: accessTokenAlg } } };
+      const { alg, kid } = accessTokenKey();
+      return { scope: scopes.join(' '), accessTokenFormat: 'jwt', jwt: { sign: { alg, kid } } };
     },
     useGrantedResource: () => false,
   };
@@ -155,7 +193,8 @@ export function createOp(issuer, { signingKey, ecKey, clients = [], acrValues, s
   const publicJwks = createLocalJWKSet({ keys: keys.map((key) => signingJwk(key, true)) });
   const verifyJwtAccessToken = async (token) => {
     try {
-      return (await jwtVerify(token, publicJwks, { issuer, typ: 'at+jwt', algorithms: [accessTokenAlg] })).payload;
+      const algorithms = [...new Set(keys.map((key) => key.alg))];
+      return (await jwtVerify(token, publicJwks, { issuer, typ: 'at+jwt', algorithms })).payload;
     } catch {
       return undefined;
     }
@@ -163,7 +202,7 @@ export function createOp(issuer, { signingKey, ecKey, clients = [], acrValues, s
 
   const provider = new Provider(issuer, {
     clients: clients.map(staticClient),
-    scopes: SCOPES,
+    scopes,
     // acr with openid: like oxAuth, every id_token says how the user signed in, requested or not.
     claims: { openid: ['sub', 'acr'], email: ['email', 'email_verified'], profile: ['name'] },
     acrValues,
@@ -179,6 +218,8 @@ export function createOp(issuer, { signingKey, ecKey, clients = [], acrValues, s
     extraClientMetadata: { properties: ['claims_redirect_uri'], validator: validateExtraMetadata },
     loadExistingGrant,
     ttl: { AccessToken: () => settings.token_ttl, ClientCredentials: () => settings.token_ttl },
+    // Settings jwt_claims and jwt_header: JWT access tokens with chosen claims (expired, another issuer, …).
+    formats: { customizers: { jwt: (ctx, token, jwt) => customizeJwt(jwt, settings) } },
     features: {
       devInteractions: { enabled: false }, // replaced by the scriptable login below
       registration: { enabled: true },
@@ -203,6 +244,14 @@ export function createOp(issuer, { signingKey, ecKey, clients = [], acrValues, s
     if (grantType) stats.token_by_grant_type[grantType] = (stats.token_by_grant_type[grantType] ?? 0) + 1;
   });
 
+  // Setting jwks_hidden: keys the OP signs with but does not publish yet, as before a key rotation.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.path === '/jwks' && ctx.status === 200 && settings.jwks_hidden.length) {
+      ctx.body = { keys: ctx.body.keys.filter((key) => !settings.jwks_hidden.includes(key.kid)) };
+    }
+  });
+
   provider.use(route(async (ctx) => {
     if (ctx.path === '/_test/stats' && ctx.method === 'GET') {
       ctx.body = stats;
@@ -214,11 +263,16 @@ export function createOp(issuer, { signingKey, ecKey, clients = [], acrValues, s
         const changes = await readBody(ctx);
         const unknown = Object.keys(changes ?? {}).filter((key) => !(key in SETTINGS));
         if (unknown.length) throw new HttpError(400, 'invalid_request', `unknown settings: ${unknown.join(', ')}`);
+        const updated = {};
         try {
-          for (const [key, value] of Object.entries(changes)) settings[key] = settingValue(key, value);
+          for (const [key, value] of Object.entries(changes)) updated[key] = settingValue(key, value);
         } catch (err) {
           throw new HttpError(400, 'invalid_request', err.message);
         }
+        if ('jwt_kid' in updated && !knownKid(updated.jwt_kid)) {
+          throw new HttpError(400, 'invalid_request', `jwt_kid: no signing key ${updated.jwt_kid}`);
+        }
+        Object.assign(settings, updated);
       }
       ctx.body = settings;
     } else {

@@ -238,6 +238,10 @@ test('/_test/config: short token lifetimes, validation', async () => {
     uma_auto_grant: false,
     uma_deny: [],
     jwt_access_tokens: false,
+    jwt_kid: '',
+    jwt_claims: {},
+    jwt_header: {},
+    jwks_hidden: [],
   });
   const unknown = await sendJson(`${issuer}/_test/config`, 'POST', { nope: 1 });
   assert.equal(unknown.status, 400);

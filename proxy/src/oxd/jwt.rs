@@ -1,4 +1,5 @@
-//! JWTs signed by the OP: the JWKS keys (RSA `n`/`e`, EC P-256 `x`/`y`) and signature checks with `ring`.
+//! JWTs signed by the OP: the JWKS keys (RSA `n`/`e`, EC P-256 `x`/`y`, or either as an `x5c` certificate) and
+//! signature checks with `ring`.
 //! Only the asymmetric algorithms an OP signs access tokens and id_tokens with are accepted; `none` and HMAC
 //! never verify.
 
@@ -32,6 +33,20 @@ pub struct Jwk {
     /// oxAuth's non-standard key expiry (epoch milliseconds).
     #[serde(default)]
     pub exp: Option<i64>,
+    /// The key's certificate chain (standard base64 DER); the first certificate's key stands in for `n`/`e` or
+    /// `x`/`y` when a JWKS publishes only the certificate (`gluu-plugins.md` §14 D7).
+    #[serde(default)]
+    pub x5c: Option<Vec<String>>,
+}
+
+impl Jwk {
+    /// The public key of the first `x5c` certificate, as its SubjectPublicKeyInfo carries it (an RSAPublicKey
+    /// for RSA keys, the uncompressed point for EC keys: the forms `ring` verifies with).
+    fn certificate_key(&self) -> Option<Vec<u8>> {
+        let der = base64::engine::general_purpose::STANDARD.decode(self.x5c.as_ref()?.first()?).ok()?;
+        let (_, certificate) = x509_parser::parse_x509_certificate(&der).ok()?;
+        Some(certificate.tbs_certificate.subject_pki.subject_public_key.data.to_vec())
+    }
 }
 
 impl Jwk {
@@ -111,19 +126,28 @@ impl Jwt<'_> {
         let decode = |part: &Option<String>| part.as_deref().and_then(|p| URL_SAFE_NO_PAD.decode(p).ok());
         match (alg, key.kty.as_str()) {
             ("RS256" | "RS384" | "RS512", "RSA") => {
-                let (Some(n), Some(e)) = (decode(&key.n), decode(&key.e)) else { return false };
                 let params = match alg {
                     "RS256" => &signature::RSA_PKCS1_2048_8192_SHA256,
                     "RS384" => &signature::RSA_PKCS1_2048_8192_SHA384,
                     _ => &signature::RSA_PKCS1_2048_8192_SHA512,
                 };
-                RsaPublicKeyComponents { n: &n, e: &e }.verify(params, message, &self.signature).is_ok()
+                match (decode(&key.n), decode(&key.e)) {
+                    (Some(n), Some(e)) => {
+                        RsaPublicKeyComponents { n: &n, e: &e }.verify(params, message, &self.signature).is_ok()
+                    }
+                    _ => key.certificate_key().is_some_and(|public| {
+                        UnparsedPublicKey::new(params, public).verify(message, &self.signature).is_ok()
+                    }),
+                }
             }
-            ("ES256", "EC") if key.crv.as_deref() == Some("P-256") => {
-                let (Some(x), Some(y)) = (decode(&key.x), decode(&key.y)) else { return false };
-                let mut point = vec![4u8];
-                point.extend_from_slice(&x);
-                point.extend_from_slice(&y);
+            ("ES256", "EC") if key.crv.as_deref().is_none_or(|crv| crv == "P-256") => {
+                let point = match (decode(&key.x), decode(&key.y)) {
+                    (Some(x), Some(y)) => [&[4u8][..], &x, &y].concat(),
+                    _ => match key.certificate_key() {
+                        Some(point) => point,
+                        None => return false,
+                    },
+                };
                 UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
                     .verify(message, &self.signature)
                     .is_ok()
@@ -172,6 +196,7 @@ mod tests {
             x: Some(URL_SAFE_NO_PAD.encode(&public[1..33])),
             y: Some(URL_SAFE_NO_PAD.encode(&public[33..])),
             exp: None,
+            x5c: None,
         };
         let input = format!(
             "{}.{}",
@@ -186,6 +211,80 @@ mod tests {
         assert!(!jwt.verify_with("RS256", &key));
         let tampered = token.replacen(&input[..5], "eyJhb", 1).replace(".eyJ", ".eyK");
         assert!(parse(&tampered).is_none_or(|jwt| !jwt.verify_with("ES256", &key)));
+    }
+
+    /// A key of the JWKS that publishes only its certificate.
+    fn certificate_only(kty: &str, der: &[u8]) -> Jwk {
+        Jwk {
+            kty: kty.into(),
+            kid: Some("k1".into()),
+            use_: None,
+            alg: None,
+            n: None,
+            e: None,
+            crv: None,
+            x: None,
+            y: None,
+            exp: None,
+            x5c: Some(vec![base64::engine::general_purpose::STANDARD.encode(der)]),
+        }
+    }
+
+    /// A compact JWS over a fixed payload, signed by `sign`.
+    fn signed_with(alg: &str, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{alg}","kid":"k1"}}"#)),
+            URL_SAFE_NO_PAD.encode(br#"{"client_id":"c","exp":1}"#)
+        );
+        let signature = sign(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    #[test]
+    fn keys_published_only_as_x5c_certificates_verify_rsa_and_ec_tokens() {
+        use ring::signature::RsaKeyPair;
+        // A throw-away RSA key and its self-signed certificate (`testdata/`; ring cannot make RSA keys).
+        let pkcs8 = pem_der(include_str!("testdata/x5c-rsa.key.pem"));
+        let rsa = RsaKeyPair::from_pkcs8(&pkcs8).unwrap();
+        let certificate =
+            base64::engine::general_purpose::STANDARD.encode(pem_der(include_str!("testdata/x5c-rsa.crt.pem")));
+        // As a JWKS publishes it: no `n`/`e`.
+        let jwks = Jwks::from_json(&serde_json::json!({"keys": [{"kty": "RSA", "kid": "k1", "x5c": [certificate]}]}));
+        let rsa_key = jwks.find("k1").unwrap().clone();
+        let rng = SystemRandom::new();
+        for (alg, padding) in [
+            ("RS256", &signature::RSA_PKCS1_SHA256),
+            ("RS384", &signature::RSA_PKCS1_SHA384),
+            ("RS512", &signature::RSA_PKCS1_SHA512),
+        ] {
+            let token = signed_with(alg, |input| {
+                let mut signature = vec![0; rsa.public().modulus_len()];
+                rsa.sign(padding, &rng, input, &mut signature).unwrap();
+                signature
+            });
+            let jwt = parse(&token).unwrap();
+            assert!(jwt.verify_with(alg, &rsa_key), "{alg}");
+            assert!(!jwt.verify_with(if alg == "RS256" { "RS384" } else { "RS256" }, &rsa_key), "{alg}: other hash");
+        }
+
+        let ec = rcgen::KeyPair::generate().unwrap();
+        let certificate =
+            rcgen::CertificateParams::new(vec!["op.example.com".into()]).unwrap().self_signed(&ec).unwrap();
+        let ec_key = certificate_only("EC", certificate.der());
+        let pair =
+            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &ec.serialize_der(), &rng).unwrap();
+        let token = signed_with("ES256", |input| pair.sign(&rng, input).unwrap().as_ref().to_vec());
+        assert!(parse(&token).unwrap().verify_with("ES256", &ec_key));
+        assert!(!parse(&token).unwrap().verify_with("ES256", &rsa_key), "another certificate's key");
+        let garbage = Jwk { x5c: Some(vec!["bm90IGEgY2VydGlmaWNhdGU".into()]), ..ec_key };
+        assert!(!parse(&token).unwrap().verify_with("ES256", &garbage), "a certificate that does not parse");
+    }
+
+    /// The DER inside a PEM block.
+    fn pem_der(pem: &str) -> Vec<u8> {
+        let body: String = pem.lines().filter(|line| !line.starts_with("-----")).collect();
+        base64::engine::general_purpose::STANDARD.decode(body).unwrap()
     }
 
     #[test]

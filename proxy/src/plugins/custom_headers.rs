@@ -40,6 +40,10 @@ pub struct CustomHeaders {
     headers: Vec<Header>,
     /// `headers[i]`'s expression, in the form [`lua::evaluate`] takes.
     expressions: Vec<Expression>,
+    /// Every header name the configuration can set: these are its identity headers.
+    names: Vec<HeaderName>,
+    /// The `iterate` headers' names, as (prefix, suffix) around the key (lower case).
+    patterns: Vec<(String, String)>,
     fingerprint: u64,
 }
 
@@ -63,9 +67,42 @@ impl CustomHeaders {
                 iterate: config.iterate.unwrap_or(false),
             });
         }
+        let (mut names, mut patterns) = (Vec::new(), Vec::new());
+        for header in &headers {
+            let name = header.name.replace('_', "-").to_ascii_lowercase();
+            match name.split_once("{*}").filter(|_| header.iterate) {
+                Some((prefix, suffix)) => patterns.push((prefix.to_string(), suffix.to_string())),
+                None => names.extend(HeaderName::from_bytes(name.as_bytes()).ok()),
+            }
+        }
         let mut hasher = DefaultHasher::new();
         configs.hash(&mut hasher);
-        Ok(CustomHeaders { headers, expressions, fingerprint: hasher.finish() })
+        Ok(CustomHeaders { headers, expressions, names, patterns, fingerprint: hasher.finish() })
+    }
+
+    /// Removes a client's own values of every header this configuration can set, before the computed ones are
+    /// applied: a header whose expression gives nothing (no consumer, a runtime error) must not let a forged
+    /// value through.
+    pub fn remove_client_values(&self, headers: &mut HeaderMap) {
+        for name in &self.names {
+            headers.remove(name);
+        }
+        if self.patterns.is_empty() {
+            return;
+        }
+        let matching: Vec<HeaderName> = headers
+            .keys()
+            .filter(|name| {
+                let name = name.as_str();
+                self.patterns.iter().any(|(prefix, suffix)| {
+                    name.len() >= prefix.len() + suffix.len() && name.starts_with(prefix) && name.ends_with(suffix)
+                })
+            })
+            .cloned()
+            .collect();
+        for name in matching {
+            headers.remove(name);
+        }
     }
 
     /// Identifies the configuration across snapshots (in this process), so that values cached with a token

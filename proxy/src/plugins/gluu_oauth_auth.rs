@@ -19,6 +19,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::custom_headers::{CustomHeaders, Environment, HeaderConfig, UpstreamHeaders};
+use super::gluu_oauth_pep::token_scopes;
 use super::{Access, Credential, Flow, Plugin, PluginServices, RequestCtx, settings};
 use crate::errors::json_exit;
 use crate::model::entities::consumer::Consumer;
@@ -244,6 +245,9 @@ impl GluuOauthAuth {
         for name in IDENTITY_HEADERS {
             cx.request.headers.remove(name);
         }
+        if let Some(custom) = &self.custom_headers {
+            custom.remove_client_values(&mut cx.request.headers);
+        }
         let token = cx
             .header("authorization")
             .and_then(|value| BEARER.captures(value))
@@ -384,12 +388,7 @@ fn legacy_headers(cx: &mut RequestCtx, consumer: Option<&Consumer>, data: &Value
             if let Some(exp) = data.get("exp").and_then(Value::as_i64) {
                 set("x-oauth-expiration", exp.to_string());
             }
-            let scopes: Vec<&str> = data
-                .get("scope")
-                .and_then(Value::as_array)
-                .map(|s| s.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            set("x-authenticated-scope", scopes.join(", "));
+            set("x-authenticated-scope", token_scopes(data).join(", "));
         }
         None => set("x-anonymous-consumer", "true".into()),
     }

@@ -101,8 +101,8 @@ fn deny(status: StatusCode, message: &str) -> Flow {
 }
 
 /// The token's scopes: an array of strings as the oxd module returns them, or a space-separated string as
-/// some JWT access tokens carry them.
-fn token_scopes(token_data: &Value) -> Vec<&str> {
+/// JWT access tokens carry them.
+pub(super) fn token_scopes(token_data: &Value) -> Vec<&str> {
     match token_data.get("scope") {
         Some(Value::Array(scopes)) => scopes.iter().filter_map(Value::as_str).collect(),
         Some(Value::String(scopes)) => scopes.split_whitespace().collect(),

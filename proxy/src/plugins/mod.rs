@@ -11,6 +11,7 @@ mod acl;
 mod context;
 mod cors;
 pub mod custom_headers;
+pub mod exclusive;
 pub mod gluu_metrics;
 pub mod gluu_oauth_auth;
 mod gluu_oauth_pep;
@@ -227,6 +228,11 @@ impl PluginSet {
     /// How many plugin names have configurations; `resolve(i, ..)` takes `i` below this.
     pub fn len(&self) -> usize {
         self.named.len()
+    }
+
+    /// The `index`th plugin name.
+    pub fn name(&self, index: usize) -> Option<&'static str> {
+        self.named.get(index)?.by_scope.values().next().map(|instance| instance.def.name)
     }
 
     /// The configuration of the `index`th plugin name for this route, service and consumer (§11.3).

@@ -16,9 +16,9 @@ use uuid::Uuid;
 
 use super::body::RawBody;
 use super::pagination::{PageQuery, encode_offset};
-use super::{AdminError, certificates, form, json};
+use super::{AdminError, certificates, combinations, form, json};
 use crate::node::Node;
-use crate::store::{Applied, EntityRef, ListFilter, NewEntity, StoredEntity, WriteOp};
+use crate::store::{Applied, EntityRef, ListFilter, NewEntity, StoreError, StoredEntity, WriteOp};
 
 /// Collections reachable at the top level (targets only live under their upstream).
 pub fn top_level(collection: &str) -> Option<EntityKind> {
@@ -320,9 +320,22 @@ impl Entities {
                 ops.push(WriteOp::Insert(self.prepare(EntityKind::Snis, body, None).await?));
             }
         }
-        match self.node.store.apply(&ops).await?.into_iter().next() {
+        let applied = match self.node.store.apply(&ops).await {
+            Ok(applied) => applied,
+            Err(error) => return Err(self.explain(error, &ops).await),
+        };
+        match applied.into_iter().next() {
             Some(Applied::Written(stored)) => Ok(stored),
             _ => Err(AdminError::NotFound),
+        }
+    }
+
+    /// A refused write as the client sees it: a plugin that breaks the combination rule is a schema violation
+    /// on its `name` (Kong's code 2), naming the plugin already in its scope; anything else as the store said.
+    async fn explain(&self, error: StoreError, ops: &[WriteOp]) -> AdminError {
+        match combinations::refusal(&self.node.store, &error, ops).await {
+            Some(refusal) => SchemaViolation::field("name", refusal.message).into(),
+            None => error.into(),
         }
     }
 
@@ -367,7 +380,9 @@ impl Entities {
                 Some(EntityRef { field: r.field.to_string(), kind: r.kind, id })
             })
             .collect();
-        Ok(NewEntity { kind, id, doc, unique_keys, tags, refs })
+        let mut entity = NewEntity { kind, id, doc, unique_keys, tags, refs };
+        combinations::add_key(&mut entity);
+        Ok(entity)
     }
 
     /// References given by endpoint key (`"service": {"name": "x"}`) become ids; unknown ones are code 13.

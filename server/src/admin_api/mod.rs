@@ -4,6 +4,7 @@
 mod body;
 mod catalogue;
 mod certificates;
+pub mod combinations;
 mod declarative_config;
 mod dispatch;
 mod entities;

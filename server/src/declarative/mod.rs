@@ -13,7 +13,7 @@ use proxy::model::entities::definition;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::admin_api::{AdminError, Entities};
+use crate::admin_api::{AdminError, Entities, combinations};
 use crate::node::Node;
 use crate::store::{StoredEntity, WriteOp};
 
@@ -74,8 +74,10 @@ pub async fn import(node: &Arc<Node>, file: Map<String, Value>) -> Result<Vec<St
     adopt_stored_ids(node, &mut entries).await?;
     let entities = Entities { node: node.clone() };
     let mut ops = Vec::with_capacity(entries.len());
+    let mut places = HashMap::with_capacity(entries.len());
     let mut problems = Map::new();
     for entry in entries {
+        places.insert(entry.id, entry.place.clone());
         match entities.prepare(entry.kind, entry.body, Some(entry.id)).await {
             Ok(entity) => ops.push(WriteOp::Upsert(entity)),
             Err(AdminError::Schema(violation)) => {
@@ -90,7 +92,18 @@ pub async fn import(node: &Arc<Node>, file: Map<String, Value>) -> Result<Vec<St
     if !problems.is_empty() {
         return Err(invalid(problems));
     }
-    let applied = node.store.apply(&ops).await?;
+    let applied = match node.store.apply(&ops).await {
+        Ok(applied) => applied,
+        Err(error) => {
+            return Err(match combinations::refusal(&node.store, &error, &ops).await {
+                Some(refusal) => {
+                    let place = places.get(&refusal.plugin).cloned().unwrap_or_else(|| "plugins".into());
+                    invalid(Map::from_iter([(place, Value::String(refusal.message))]))
+                }
+                None => error.into(),
+            });
+        }
+    };
     Ok(applied
         .into_iter()
         .filter_map(|a| match a {

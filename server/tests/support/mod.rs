@@ -2,9 +2,11 @@
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+pub mod deck;
 pub mod echo;
 pub mod fake_op;
 pub mod faulty;
+pub mod gluu;
 pub mod op;
 pub mod oxd_api;
 pub mod process;

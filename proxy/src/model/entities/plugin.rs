@@ -39,6 +39,7 @@ pub fn schema_for(name: &str) -> Result<Schema, SchemaViolation> {
     let def = plugin_def(name)?;
     let mut schema = schema_with_config(Field::record("config", def.config.clone()).required());
     schema.entity_checks.extend(def.checks.iter().cloned());
+    schema.entity_checks.push(crate::model::schema::EntityCheck::Custom(plugins::combinations::check_placement));
     for scope in def.forbidden_scopes {
         schema.entity_checks.push(crate::model::schema::EntityCheck::Custom(match *scope {
             "consumer" => forbid_consumer,

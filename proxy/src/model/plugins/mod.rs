@@ -2,6 +2,7 @@
 //! implements each one; the Admin API accepts only these names.
 
 pub mod acl;
+pub mod combinations;
 pub mod cors;
 pub mod gluu;
 pub mod gluu_metrics;

@@ -27,6 +27,7 @@ fn signer() -> Signer {
         x: Some(URL_SAFE_NO_PAD.encode(&public[1..33])),
         y: Some(URL_SAFE_NO_PAD.encode(&public[33..])),
         exp: None,
+        x5c: None,
     };
     Signer { pair, key }
 }

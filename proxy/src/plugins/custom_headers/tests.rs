@@ -196,6 +196,23 @@ fn computed_headers_replace_the_clients_values() {
 }
 
 #[test]
+fn every_name_the_configuration_can_set_is_removed_from_the_clients_headers() {
+    let custom = compile(json!([
+        header("kong_consumer_id", "consumer.id"),
+        with(header("Kong_Claim_{*}_Value", "introspect_data"), json!({"iterate": true})),
+        with(header("x_flat", "introspect_data"), json!({"iterate": true})), // no {*}: one name
+    ]));
+    let mut headers = HeaderMap::new();
+    for name in ["kong-consumer-id", "kong-claim-sub-value", "kong-claim--value", "x-flat", "kong-claim-sub", "other"] {
+        headers.insert(HeaderName::from_static(name), "forged".parse().unwrap());
+    }
+    custom.remove_client_values(&mut headers);
+    let mut left: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+    left.sort();
+    assert_eq!(left, ["kong-claim-sub", "other"], "only names the configuration cannot produce stay");
+}
+
+#[test]
 fn every_gg_test_and_ui_expression_runs_unchanged() {
     let auth_headers = auth(json!([
         header("x-1", "consumer.id"),
