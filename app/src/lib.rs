@@ -5,6 +5,7 @@
 //! The server hands the app its data through [`backend::AdminBackend`], provided as context.
 
 pub mod backend;
+pub mod csrf;
 pub mod dashboard;
 mod pages;
 
