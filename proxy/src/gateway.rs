@@ -25,7 +25,7 @@ use crate::request_head::{HeadLimits, check_host};
 use crate::router::{PathHandling, RequestInfo, upstream_path, uri};
 use crate::snapshot::Snapshot;
 use crate::trusted::TrustedIps;
-use crate::upstream::{Destination, Keepalive, Timeouts, UpstreamClient};
+use crate::upstream::{Destination, Keepalive, Timeouts, UpstreamClient, UpstreamError};
 use in_flight::InFlightBody;
 use phases::{LoggedBody, access, rewrite};
 use upgrade::WebSocketUpgrade;
@@ -367,6 +367,13 @@ impl Gateway {
                 Err(error) => {
                     tracing::debug!(%error, attempt, upstream = %format_args!("{}:{}", peer.host, peer.port), "upstream attempt failed");
                     previous = member;
+                    if matches!(error, UpstreamError::NameResolution(_)) && balancer.is_none() {
+                        tracing::error!("failed the initial dns/balancer resolve for '{}' with: {error}", peer.host);
+                        return Outcome::Generated(json_exit(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "name resolution failed",
+                        ));
+                    }
                     if error.is_timeout() {
                         report(Attempt::TimedOut);
                         last_status = StatusCode::GATEWAY_TIMEOUT;

@@ -130,3 +130,22 @@ fn upstream_server_names_drop_the_port_and_ipv6_brackets() {
     assert_eq!(server_name("[::1]"), "::1");
     assert_eq!(without_port("[::1]:8443"), "[::1]");
 }
+
+#[tokio::test]
+async fn a_service_host_that_does_not_resolve_answers_503() {
+    let mut config = Configuration { version: 1, ..Configuration::default() };
+    config.routes = serde_json::from_value(json!([{"id": "00000000-0000-4000-8000-0000000000aa", "paths": ["/"],
+                                                    "service": {"id": SERVICE}}]))
+    .unwrap();
+    // `.invalid` never resolves (RFC 6761).
+    config.services = serde_json::from_value(json!([{"id": SERVICE, "protocol": "http", "host": "backend.invalid",
+        "port": 80, "retries": 2, "connect_timeout": 2000, "write_timeout": 100, "read_timeout": 100}]))
+    .unwrap();
+    let gateway = Gateway::new(
+        Snapshot::build(config, &Default::default(), &Default::default()).unwrap(),
+        GatewaySettings::default(),
+    );
+    let (status, _, body) = call(&gateway, "/").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body, r#"{"message":"name resolution failed"}"#);
+}

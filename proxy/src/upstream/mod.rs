@@ -10,6 +10,7 @@ mod deadlines;
 mod pool;
 pub mod tls;
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -64,6 +65,8 @@ pub struct Destination<'a> {
 pub enum UpstreamError {
     #[error("connecting timed out")]
     ConnectTimeout,
+    #[error("the name '{0}' does not resolve")]
+    NameResolution(String),
     #[error("connecting failed: {0}")]
     Connect(std::io::Error),
     #[error("TLS handshake failed: {0}")]
@@ -87,6 +90,7 @@ impl UpstreamError {
         matches!(
             self,
             UpstreamError::ConnectTimeout
+                | UpstreamError::NameResolution(_)
                 | UpstreamError::Connect(_)
                 | UpstreamError::Handshake(_)
                 | UpstreamError::ServerName(_)
@@ -196,7 +200,21 @@ enum Failed {
 /// A new connection: TCP and, for `https` services, TLS, together bounded by `connect_timeout`.
 async fn connect(to: &Destination<'_>, timeouts: Timeouts) -> Result<Connection, UpstreamError> {
     let started = Instant::now();
-    let stream = match tokio::time::timeout(timeouts.connect, TcpStream::connect((to.host, to.port))).await {
+    let addresses = match to.host.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, to.port)],
+        // A name is resolved apart from connecting, so that a name that does not resolve is told from a peer
+        // that refuses (`proxy.md` §8.4: 503 "name resolution failed").
+        Err(_) => match tokio::time::timeout(timeouts.connect, tokio::net::lookup_host((to.host, to.port))).await {
+            Err(_) => return Err(UpstreamError::ConnectTimeout),
+            Ok(Ok(found)) => found.collect(),
+            Ok(Err(_)) => Vec::new(),
+        },
+    };
+    if addresses.is_empty() {
+        return Err(UpstreamError::NameResolution(to.host.to_string()));
+    }
+    let remaining = timeouts.connect.saturating_sub(started.elapsed());
+    let stream = match tokio::time::timeout(remaining, TcpStream::connect(&addresses[..])).await {
         Err(_) => return Err(UpstreamError::ConnectTimeout),
         Ok(Err(error)) => return Err(UpstreamError::Connect(error)),
         Ok(Ok(stream)) => stream,
