@@ -4,10 +4,14 @@
 //! functions; with `hydrate` it is compiled to wasm and takes over the server-rendered page in the browser.
 //! The server hands the app its data through [`backend::AdminBackend`], provided as context.
 
+pub mod admin;
 pub mod backend;
+pub mod collections;
+mod components;
 pub mod csrf;
 pub mod dashboard;
 mod pages;
+pub mod schema;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -44,13 +48,47 @@ pub fn App() -> impl IntoView {
             <header class="topbar">
                 <a class="brand" href="/">"Gatehouse"</a>
             </header>
-            <main>
-                // Async: the whole page, data included, is in the server's HTML, so it reads without JavaScript.
-                <Routes fallback=pages::NotFound>
-                    <Route path=path!("/") view=pages::DashboardPage ssr=SsrMode::Async/>
-                </Routes>
-            </main>
+            <div class="layout">
+                <Nav/>
+                <main id="content">
+                    // Async: the whole page, data included, is in the server's HTML, so it reads without JavaScript.
+                    <Routes fallback=pages::NotFound>
+                        <Route path=path!("/") view=pages::DashboardPage ssr=SsrMode::Async/>
+                        <Route path=path!("/:collection") view=pages::EntityListPage ssr=SsrMode::Async/>
+                        <Route path=path!("/:collection/:id") view=pages::EntityFormPage ssr=SsrMode::Async/>
+                        <Route
+                            path=path!("/:parent/:parent_id/:collection")
+                            view=pages::EntityListPage
+                            ssr=SsrMode::Async
+                        />
+                    </Routes>
+                </main>
+            </div>
         </Router>
+    }
+}
+
+/// The navigation: the dashboard, every configuration collection, the declarative configuration.
+#[component]
+fn Nav() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let current = move |href: &str| {
+        let path = location.pathname.get();
+        let here = if href == "/" { path == "/" } else { path == href || path.starts_with(&format!("{href}/")) };
+        here.then_some("page")
+    };
+    let links = std::iter::once(("/".to_string(), "Dashboard"))
+        .chain(collections::ALL.iter().map(|c| (format!("/{}", c.name), c.label)))
+        .collect::<Vec<_>>();
+    view! {
+        <nav class="sidebar" aria-label="Main">
+            <a class="skip" href="#content">"Skip to content"</a>
+            <ul>
+                {links.into_iter().map(|(href, label)| view! {
+                    <li><a href=href.clone() aria-current=move || current(&href)>{label}</a></li>
+                }).collect_view()}
+            </ul>
+        </nav>
     }
 }
 

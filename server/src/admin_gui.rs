@@ -4,13 +4,17 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use app::admin::ApiReply;
 use app::backend::{AdminBackend, SharedBackend};
 use app::dashboard::{Dashboard, EntityCount, ListenerInfo};
 use axum::Router;
+use axum::body::Body;
+use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use tower_http::services::ServeDir;
+use tower::ServiceExt;
+use tower_http::services::{ServeDir, ServeFile};
 
 use crate::node::Node;
 
@@ -43,6 +47,9 @@ pub fn router(node: Arc<Node>) -> Router {
     let backend: SharedBackend = Arc::new(NodeBackend { node });
     let routes = generate_route_list(app::App);
     Router::new()
+        // Before the app's routes: `/{collection}/{id}` would otherwise take `/pkg/gatehouse.js`.
+        .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
+        .route_service("/favicon.svg", ServeFile::new(site_root.join("favicon.svg")))
         .leptos_routes_with_context(&options, routes, move || provide_context(backend.clone()), {
             let options = options.clone();
             move || app::shell(options.clone())
@@ -84,5 +91,93 @@ impl AdminBackend for NodeBackend {
                 .collect(),
             counts: counts.into_iter().map(|(kind, count)| EntityCount { kind, count }).collect(),
         })
+    }
+
+    async fn admin_api(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> Result<ApiReply, String> {
+        let request = admin_request(method, path, body)?;
+        let response =
+            crate::admin_api::service(self.node.clone()).oneshot(request).await.unwrap_or_else(|never| match never {});
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+        let body = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Ok(ApiReply { status, body })
+    }
+}
+
+/// The one place a UI call becomes an Admin API request (the place to attach who is acting, for the audit log).
+fn admin_request(method: &str, path: &str, body: Option<serde_json::Value>) -> Result<http::Request<Body>, String> {
+    let builder = http::Request::builder().method(method).uri(path).header(http::header::HOST, "admin-gui");
+    let request = match body {
+        Some(json) => builder.header(http::header::CONTENT_TYPE, "application/json").body(Body::from(json.to_string())),
+        None => builder.body(Body::empty()),
+    };
+    request.map_err(|e| format!("invalid Admin API request: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::store::Store;
+
+    async fn backend() -> (NodeBackend, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config { prefix: dir.path().into(), ..Config::default() };
+        let store = Store::open_sqlite(&config.sqlite_file()).await.unwrap();
+        (NodeBackend { node: Arc::new(Node::new(config, Arc::new(store))) }, dir)
+    }
+
+    /// The body the service form sends for these texts, read with the Admin API's own schema.
+    async fn service_form(backend: &NodeBackend, texts: &[(&str, &str)]) -> serde_json::Value {
+        let schema = backend.admin_api("GET", "/schemas/services", None).await.unwrap();
+        let specs = app::schema::fields(&schema.body);
+        let texts: BTreeMap<String, String> = texts.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        app::schema::body(&specs, &texts, false).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_invalid_form_gets_the_admin_api_field_errors_and_changes_nothing() {
+        let (backend, _dir) = backend().await;
+        let body = service_form(&backend, &[("name", "bad name"), ("port", "80"), ("protocol", "http")]).await;
+        let reply = backend.admin_api("POST", "/services", Some(body)).await.unwrap();
+        assert_eq!(reply.status, 400);
+        let errors = reply.field_errors();
+        assert_eq!(errors["host"], "required field missing");
+        assert!(errors["name"].contains("alphanumeric"), "{errors:?}");
+        let list = backend.admin_api("GET", "/services", None).await.unwrap();
+        assert_eq!(list.body["data"], json!([]));
+    }
+
+    #[tokio::test]
+    async fn a_valid_form_creates_the_entity_and_a_delete_answers_an_empty_body() {
+        let (backend, _dir) = backend().await;
+        let body = service_form(
+            &backend,
+            &[
+                ("name", "billing"),
+                ("host", "billing.internal"),
+                ("port", "8080"),
+                ("protocol", "http"),
+                ("tags", "team-a, prod"),
+            ],
+        )
+        .await;
+        let created = backend.admin_api("POST", "/services", Some(body)).await.unwrap();
+        assert_eq!(created.status, 201, "{:?}", created.body);
+        assert_eq!(created.body["port"], 8080);
+        assert_eq!(created.body["tags"], json!(["team-a", "prod"]));
+        let tagged = backend.admin_api("GET", "/services?tags=team-a", None).await.unwrap();
+        assert_eq!(tagged.body["data"][0]["name"], "billing");
+        let deleted = backend.admin_api("DELETE", "/services/billing", None).await.unwrap();
+        assert_eq!((deleted.status, deleted.body), (204, serde_json::Value::Null));
     }
 }

@@ -1,7 +1,11 @@
 //! The app's pages, one module each.
 
 mod dashboard;
+pub(crate) mod entity_form;
+pub(crate) mod entity_list;
 mod not_found;
 
 pub use dashboard::DashboardPage;
+pub use entity_form::EntityFormPage;
+pub use entity_list::EntityListPage;
 pub use not_found::NotFound;

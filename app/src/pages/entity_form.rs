@@ -1,0 +1,200 @@
+//! Create and edit any configuration entity (`/services/new`, `/services/{id}`): the form is generated from
+//! `GET /schemas/{collection}`, written through the Admin API, and shows the Admin API's schema violations next
+//! to the fields. Deleting asks for a confirmation step first.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use serde_json::Value;
+
+use crate::admin::{ApiReply, admin_get, admin_write};
+use crate::collections::{self, Collection, entity_label};
+use crate::components::field::Field;
+use crate::pages::entity_list::encode;
+use crate::schema::{self, FieldSpec, Input};
+
+#[component]
+pub fn EntityFormPage() -> impl IntoView {
+    let params = use_params_map();
+    let key = move || {
+        let params = params.read();
+        (params.get("collection").unwrap_or_default(), params.get("id").unwrap_or_default())
+    };
+    let loaded = Resource::new(key, |(collection, id)| async move {
+        if collections::find(&collection).is_none() {
+            return Ok(None);
+        }
+        let schema = admin_get(format!("/schemas/{collection}")).await?;
+        let entity = match id.as_str() {
+            "new" => None,
+            id => Some(admin_get(format!("/{collection}/{}", encode(id))).await?),
+        };
+        let enabled = match collection.as_str() {
+            "plugins" => Some(admin_get("/plugins/enabled".to_string()).await?),
+            _ => None,
+        };
+        Ok::<_, ServerFnError>(Some((schema, entity, enabled)))
+    });
+    view! {
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let (collection_name, id) = key();
+                match (collections::find(&collection_name), loaded.await) {
+                    (Some(collection), Ok(Some((schema, entity, enabled)))) => {
+                        match entity {
+                            Some(reply) if !reply.is_success() => {
+                                view! { <p class="error" role="alert">{reply.message()}</p> }.into_any()
+                            }
+                            entity => {
+                                let mut specs = schema::fields(&schema.body);
+                                if let Some(enabled) = enabled {
+                                    offer_enabled_plugins(&mut specs, &enabled);
+                                }
+                                let entity = entity.map(|reply| reply.body);
+                                view! { <EntityForm collection specs entity id/> }.into_any()
+                            }
+                        }
+                    }
+                    (_, Err(error)) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    _ => view! { <p class="error" role="alert">"There is no such collection."</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// A plugin's `name` is a choice among the plugins this build ships.
+fn offer_enabled_plugins(specs: &mut [FieldSpec], enabled: &ApiReply) {
+    let names: Vec<String> = enabled.body["enabled_plugins"]
+        .as_array()
+        .map(|names| names.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default();
+    if let Some(spec) = specs.iter_mut().find(|spec| spec.name == "name") {
+        spec.input = Input::Choice(names);
+    }
+}
+
+#[component]
+fn EntityForm(
+    collection: &'static Collection,
+    specs: Vec<FieldSpec>,
+    entity: Option<Value>,
+    id: String,
+) -> impl IntoView {
+    let query = use_query_map();
+    let editing = entity.is_some();
+    let initial: BTreeMap<String, String> = specs
+        .iter()
+        .map(|spec| {
+            let text = match &entity {
+                Some(entity) => spec.to_text(entity.get(&spec.name)),
+                None => query.read_untracked().get(&spec.name).unwrap_or_else(|| spec.to_text(spec.default.as_ref())),
+            };
+            (spec.name.clone(), text)
+        })
+        .collect();
+    let texts = RwSignal::new(initial);
+    let errors = RwSignal::new(BTreeMap::<String, String>::new());
+    let message = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let navigate = use_navigate();
+    let list_href = format!("/{}", collection.name);
+    let heading = match &entity {
+        Some(entity) => format!("{} {}", collections::singular(collection.name), entity_label(entity)),
+        None => format!("New {}", collections::singular(collection.name)),
+    };
+    let entity_path = format!("/{}/{}", collection.name, encode(&id));
+
+    let specs_for_submit = specs.clone();
+    let submit = {
+        let navigate = navigate.clone();
+        let list_href = list_href.clone();
+        let entity_path = entity_path.clone();
+        move |event: leptos::ev::SubmitEvent| {
+            event.prevent_default();
+            let body = match schema::body(&specs_for_submit, &texts.get_untracked(), editing) {
+                Ok(body) => body,
+                Err(field_errors) => {
+                    errors.set(field_errors);
+                    message.set(Some("Some fields cannot be read.".into()));
+                    return;
+                }
+            };
+            let (method, path) =
+                if editing { ("PATCH", entity_path.clone()) } else { ("POST", format!("/{}", collection.name)) };
+            let navigate = navigate.clone();
+            let list_href = list_href.clone();
+            busy.set(true);
+            spawn_local(async move {
+                let result = admin_write(method.to_string(), path, body.to_string()).await;
+                busy.set(false);
+                match result {
+                    Ok(reply) if reply.is_success() => navigate(&list_href, Default::default()),
+                    Ok(reply) => {
+                        errors.set(reply.field_errors());
+                        message.set(Some(reply.message()));
+                    }
+                    Err(error) => message.set(Some(error.to_string())),
+                }
+            });
+        }
+    };
+    let delete = {
+        let navigate = navigate.clone();
+        let list_href = list_href.clone();
+        move |_| {
+            let navigate = navigate.clone();
+            let list_href = list_href.clone();
+            let path = entity_path.clone();
+            busy.set(true);
+            spawn_local(async move {
+                let result = admin_write("DELETE".into(), path, String::new()).await;
+                busy.set(false);
+                confirming.set(false);
+                match result {
+                    Ok(reply) if reply.is_success() => navigate(&list_href, Default::default()),
+                    Ok(reply) => message.set(Some(reply.message())),
+                    Err(error) => message.set(Some(error.to_string())),
+                }
+            });
+        }
+    };
+    let children = if editing { collection.children } else { &[] };
+    view! {
+        <section class="entity-form" data-collection=collection.name data-hydrated=move || hydrated.get().to_string()>
+            <div class="page-title">
+                <h1>{heading}</h1>
+                <a href=list_href.clone()>{format!("All {}", collection.label.to_lowercase())}</a>
+                {children.iter().map(|child| view! {
+                    <a href=format!("/{}/{}/{child}", collection.name, encode(&id))>{format!("Its {child}")}</a>
+                }).collect_view()}
+            </div>
+            <form on:submit=submit novalidate>
+                {move || message.get().map(|m| view! { <p class="error form-error" role="alert">{m}</p> })}
+                {specs.into_iter().map(|spec| view! { <Field spec texts errors/> }).collect_view()}
+                <div class="actions">
+                    <button type="submit" disabled=move || busy.get() || !hydrated.get()>
+                        {if editing { "Save" } else { "Create" }}
+                    </button>
+                    <a href=list_href>"Cancel"</a>
+                    {editing.then(|| view! {
+                        <button type="button" class="danger" disabled=move || busy.get() || !hydrated.get()
+                            on:click=move |_| confirming.set(true)>"Delete"</button>
+                    })}
+                </div>
+            </form>
+            {move || confirming.get().then(|| view! {
+                <div class="confirm" role="alertdialog" aria-labelledby="confirm-text">
+                    <p id="confirm-text">"Delete this entity? This cannot be undone."</p>
+                    <button type="button" class="danger" on:click=delete.clone()>"Yes, delete"</button>
+                    <button type="button" class="secondary" on:click=move |_| confirming.set(false)>"Keep it"</button>
+                </div>
+            })}
+        </section>
+    }
+}
