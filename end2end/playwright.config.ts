@@ -4,11 +4,9 @@ import { defineConfig } from '@playwright/test';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { adminPort, guiPort } from './support/ports';
 
 const bin = resolve(__dirname, process.env.GATEHOUSE_BIN ?? '../target/debug/gatehouse');
-// Below Linux's ephemeral range (32768-60999): a port in it can be held by any client socket of the test run
-// (a PostgreSQL connection took 41338 once), and the UI then cannot listen.
-const guiPort = Number(process.env.GATEHOUSE_E2E_GUI_PORT ?? 21338);
 const prefix = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
 const baseURL = `http://127.0.0.1:${guiPort}`;
 
@@ -35,8 +33,8 @@ export default defineConfig({
       `"${bin}" start`,
       `--prefix "${prefix}"`,
       `--admin_gui_listen 127.0.0.1:${guiPort}`,
+      `--admin_listen 127.0.0.1:${adminPort}`,
       // Port 0: the system picks free ports, so these never collide with anything on the machine.
-      '--admin_listen 127.0.0.1:0',
       '--proxy_listen "127.0.0.1:0, 127.0.0.1:0 ssl"',
       '--oxd_listen "127.0.0.1:0 ssl"',
     ].join(' '),

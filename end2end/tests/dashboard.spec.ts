@@ -1,5 +1,5 @@
 // The dashboard is rendered on the server (readable without JavaScript), then hydrated into a live page.
-import { expect, test } from '@playwright/test';
+import { expect, test } from '../support/fixtures';
 import { DashboardPage } from '../pages/dashboard.page';
 
 test('server-rendered HTML already carries the node information', async ({ request }) => {
