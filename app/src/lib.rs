@@ -7,7 +7,7 @@
 pub mod admin;
 pub mod backend;
 pub mod collections;
-mod components;
+pub mod components;
 pub mod csrf;
 pub mod dashboard;
 mod pages;

@@ -34,19 +34,51 @@ pub struct FieldSpec {
 }
 
 /// The editable fields of a schema body (`{"fields": [{"name": {...}}, ...]}`); generated ones (`auto`) are left out.
+/// A record's fields (a plugin's `config`) become fields of their own, named by their path (`config.minute`).
 pub fn fields(schema: &Value) -> Vec<FieldSpec> {
-    let Some(list) = schema.get("fields").and_then(Value::as_array) else { return Vec::new() };
-    list.iter()
-        .filter_map(Value::as_object)
-        .filter_map(|entry| entry.iter().next())
-        .filter(|(_, def)| !def.get("auto").and_then(Value::as_bool).unwrap_or(false))
-        .map(|(name, def)| FieldSpec {
-            name: name.clone(),
+    let mut specs = Vec::new();
+    collect_fields("", schema, &mut specs);
+    specs
+}
+
+fn collect_fields(prefix: &str, record: &Value, specs: &mut Vec<FieldSpec>) {
+    let Some(list) = record.get("fields").and_then(Value::as_array) else { return };
+    let entries = list.iter().filter_map(Value::as_object).filter_map(|entry| entry.iter().next());
+    for (name, def) in entries {
+        if def.get("auto").and_then(Value::as_bool).unwrap_or(false) {
+            continue;
+        }
+        let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+        if def.get("type").and_then(Value::as_str) == Some("record") && def.get("fields").is_some() {
+            collect_fields(&path, def, specs);
+            continue;
+        }
+        specs.push(FieldSpec {
             input: input_of(name, def),
+            name: path,
             required: def.get("required").and_then(Value::as_bool).unwrap_or(false),
             default: def.get("default").cloned(),
-        })
-        .collect()
+        });
+    }
+}
+
+/// The value at a dotted path of an entity (`config.minute`).
+pub fn value_at<'a>(entity: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(entity, |value, key| value.get(key))
+}
+
+fn insert_at(body: &mut Map<String, Value>, path: &str, value: Value) {
+    match path.split_once('.') {
+        None => {
+            body.insert(path.to_string(), value);
+        }
+        Some((head, rest)) => {
+            let inner = body.entry(head.to_string()).or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(map) = inner {
+                insert_at(map, rest, value);
+            }
+        }
+    }
 }
 
 fn input_of(name: &str, def: &Value) -> Input {
@@ -143,12 +175,8 @@ pub fn body(
     for spec in specs {
         let text = texts.get(&spec.name).map(String::as_str).unwrap_or("");
         match spec.to_json(text) {
-            Ok(Some(value)) => {
-                body.insert(spec.name.clone(), value);
-            }
-            Ok(None) if clearing && !is_secret_kept(spec) => {
-                body.insert(spec.name.clone(), Value::Null);
-            }
+            Ok(Some(value)) => insert_at(&mut body, &spec.name, value),
+            Ok(None) if clearing && !is_secret_kept(spec) => insert_at(&mut body, &spec.name, Value::Null),
             Ok(None) => {}
             Err(message) => {
                 errors.insert(spec.name.clone(), message);
@@ -220,6 +248,25 @@ mod tests {
             json!({"name": "r1", "protocols": ["http", "https"], "https_redirect_status_code": 301,
                    "strip_path": false, "headers": {"x": ["1"]}, "service": {"id": "abc"}})
         );
+    }
+
+    #[test]
+    fn record_fields_are_fields_of_their_own_and_nest_back() {
+        let schema = json!({"fields": [
+            {"name": {"type": "string", "required": true}},
+            {"config": {"type": "record", "required": true, "fields": [
+                {"minute": {"type": "number"}},
+                {"policy": {"type": "string", "one_of": ["local", "redis"], "default": "local"}}
+            ]}}
+        ]});
+        let specs = fields(&schema);
+        let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["name", "config.minute", "config.policy"]);
+        let stored = json!({"name": "rate-limiting", "config": {"minute": 5.0, "policy": "redis"}});
+        assert_eq!(specs[2].to_text(value_at(&stored, &specs[2].name)), "redis");
+        let texts: BTreeMap<String, String> =
+            [("name".to_string(), "rate-limiting".to_string()), ("config.minute".to_string(), "10".to_string())].into();
+        assert_eq!(body(&specs, &texts, false).unwrap(), json!({"name": "rate-limiting", "config": {"minute": 10.0}}));
     }
 
     #[test]

@@ -26,7 +26,7 @@ export class EntityFormPage {
   }
 
   field(name: string): Locator {
-    return this.page.locator(`#field-${name}`);
+    return this.page.locator(`[id="field-${name}"]`);
   }
 
   fieldError(name: string): Locator {

@@ -22,27 +22,49 @@ pub fn EntityFormPage() -> impl IntoView {
         let params = params.read();
         (params.get("collection").unwrap_or_default(), params.get("id").unwrap_or_default())
     };
-    let loaded = Resource::new(key, |(collection, id)| async move {
-        if collections::find(&collection).is_none() {
-            return Ok(None);
-        }
-        let schema = admin_get(format!("/schemas/{collection}")).await?;
-        let entity = match id.as_str() {
-            "new" => None,
-            id => Some(admin_get(format!("/{collection}/{}", encode(id))).await?),
-        };
-        let enabled = match collection.as_str() {
-            "plugins" => Some(admin_get("/plugins/enabled".to_string()).await?),
-            _ => None,
-        };
-        Ok::<_, ServerFnError>(Some((schema, entity, enabled)))
-    });
+    let query = use_query_map();
+    let plugin_name = move || query.read().get("name").unwrap_or_default();
+    let loaded = Resource::new(
+        move || (key(), plugin_name()),
+        |((collection, id), plugin_name)| async move {
+            if collections::find(&collection).is_none() {
+                return Ok(None);
+            }
+            let entity = match id.as_str() {
+                "new" => None,
+                id => Some(admin_get(format!("/{collection}/{}", encode(id))).await?),
+            };
+            let (schema_path, enabled) = match collection.as_str() {
+                // A plugin's form is its own schema, `config` included; a new one first asks which plugin.
+                "plugins" => {
+                    let name = match &entity {
+                        Some(reply) => reply.body["name"].as_str().unwrap_or_default().to_string(),
+                        None => plugin_name,
+                    };
+                    let enabled = Some(admin_get("/plugins/enabled".to_string()).await?);
+                    match name.as_str() {
+                        "" => (None, enabled),
+                        name => (Some(format!("/schemas/plugins/{}", encode(name))), enabled),
+                    }
+                }
+                _ => (Some(format!("/schemas/{collection}")), None),
+            };
+            let schema = match schema_path {
+                Some(path) => Some(admin_get(path).await?),
+                None => None,
+            };
+            Ok::<_, ServerFnError>(Some((schema, entity, enabled)))
+        },
+    );
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let (collection_name, id) = key();
                 match (collections::find(&collection_name), loaded.await) {
-                    (Some(collection), Ok(Some((schema, entity, enabled)))) => {
+                    (Some(_), Ok(Some((None, _, enabled)))) => {
+                        view! { <PluginPicker enabled/> }.into_any()
+                    }
+                    (Some(collection), Ok(Some((Some(schema), entity, enabled)))) => {
                         match entity {
                             Some(reply) if !reply.is_success() => {
                                 view! { <p class="error" role="alert">{reply.message()}</p> }.into_any()
@@ -62,6 +84,39 @@ pub fn EntityFormPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// A new plugin starts with its name: a plain GET form, so the page comes back with that plugin's schema.
+#[component]
+fn PluginPicker(enabled: Option<ApiReply>) -> impl IntoView {
+    let query = use_query_map();
+    let names: Vec<String> = enabled
+        .and_then(|reply| reply.body["enabled_plugins"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect();
+    // The scope a nested list asked for (`?service=...`) goes along.
+    let scope: Vec<(String, String)> = ["service", "route", "consumer"]
+        .iter()
+        .filter_map(|key| query.read_untracked().get(key).map(|value| (key.to_string(), value)))
+        .collect();
+    view! {
+        <section class="entity-form plugin-picker">
+            <div class="page-title"><h1>"New plugin"</h1><a href="/plugins">"All plugins"</a></div>
+            <form method="get" action="/plugins/new">
+                <div class="field">
+                    <label for="plugin-name">"Plugin"</label>
+                    <select id="plugin-name" name="name">
+                        {names.into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
+                    </select>
+                </div>
+                {scope.into_iter().map(|(k, v)| view! { <input type="hidden" name=k value=v/> }).collect_view()}
+                <div class="actions"><button type="submit">"Next"</button></div>
+            </form>
+        </section>
     }
 }
 
@@ -89,7 +144,7 @@ fn EntityForm(
         .iter()
         .map(|spec| {
             let text = match &entity {
-                Some(entity) => spec.to_text(entity.get(&spec.name)),
+                Some(entity) => spec.to_text(schema::value_at(entity, &spec.name)),
                 None => query.read_untracked().get(&spec.name).unwrap_or_else(|| spec.to_text(spec.default.as_ref())),
             };
             (spec.name.clone(), text)
