@@ -54,6 +54,7 @@ pub fn App() -> impl IntoView {
                     // Async: the whole page, data included, is in the server's HTML, so it reads without JavaScript.
                     <Routes fallback=pages::NotFound>
                         <Route path=path!("/") view=pages::DashboardPage ssr=SsrMode::Async/>
+                        <Route path=path!("/config") view=pages::ConfigPage ssr=SsrMode::Async/>
                         <Route path=path!("/:collection") view=pages::EntityListPage ssr=SsrMode::Async/>
                         <Route path=path!("/:collection/:id") view=pages::EntityFormPage ssr=SsrMode::Async/>
                         <Route
@@ -79,6 +80,7 @@ fn Nav() -> impl IntoView {
     };
     let links = std::iter::once(("/".to_string(), "Dashboard"))
         .chain(collections::ALL.iter().map(|c| (format!("/{}", c.name), c.label)))
+        .chain(std::iter::once(("/config".to_string(), "Config")))
         .collect::<Vec<_>>();
     view! {
         <nav class="sidebar" aria-label="Main">

@@ -1,10 +1,12 @@
 //! The app's pages, one module each.
 
+mod config;
 mod dashboard;
 pub(crate) mod entity_form;
 pub(crate) mod entity_list;
 mod not_found;
 
+pub use config::ConfigPage;
 pub use dashboard::DashboardPage;
 pub use entity_form::EntityFormPage;
 pub use entity_list::EntityListPage;
