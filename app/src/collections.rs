@@ -10,6 +10,9 @@ pub struct Collection {
     pub columns: &'static [&'static str],
     /// Collections nested under one of its entities (`/services/{id}/routes`).
     pub children: &'static [&'static str],
+    /// Only reachable under a parent (`/upstreams/{id}/targets`): not in the navigation, created with
+    /// `POST /{parents}/{id}/{name}` where the parent's id is the form's value of this foreign key.
+    pub under: Option<&'static str>,
 }
 
 pub const ALL: &[Collection] = &[
@@ -18,23 +21,51 @@ pub const ALL: &[Collection] = &[
         label: "Services",
         columns: &["host", "port", "protocol", "tags"],
         children: &["routes", "plugins"],
+        under: None,
     },
     Collection {
         name: "routes",
         label: "Routes",
         columns: &["paths", "hosts", "service", "tags"],
         children: &["plugins"],
+        under: None,
     },
-    Collection { name: "consumers", label: "Consumers", columns: &["custom_id", "tags"], children: &["plugins"] },
+    Collection {
+        name: "consumers",
+        label: "Consumers",
+        columns: &["custom_id", "tags"],
+        children: &["plugins"],
+        under: None,
+    },
     Collection {
         name: "plugins",
         label: "Plugins",
         columns: &["service", "route", "consumer", "enabled"],
         children: &[],
+        under: None,
     },
-    Collection { name: "upstreams", label: "Upstreams", columns: &["algorithm", "slots", "tags"], children: &[] },
-    Collection { name: "certificates", label: "Certificates", columns: &["snis", "tags"], children: &["snis"] },
-    Collection { name: "snis", label: "SNIs", columns: &["certificate", "tags"], children: &[] },
+    Collection {
+        name: "upstreams",
+        label: "Upstreams",
+        columns: &["algorithm", "slots", "tags"],
+        children: &["targets"],
+        under: None,
+    },
+    Collection {
+        name: "certificates",
+        label: "Certificates",
+        columns: &["snis", "tags"],
+        children: &["snis"],
+        under: None,
+    },
+    Collection { name: "snis", label: "SNIs", columns: &["certificate", "tags"], children: &[], under: None },
+    Collection {
+        name: "targets",
+        label: "Targets",
+        columns: &["weight", "health", "tags"],
+        children: &[],
+        under: Some("upstream"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Collection> {
@@ -48,7 +79,7 @@ pub fn singular(collection: &str) -> &str {
 
 /// How an entity is named in lists and headings: its name, username, else its id.
 pub fn entity_label(entity: &Value) -> String {
-    ["name", "username", "id"]
+    ["name", "username", "target", "id"]
         .iter()
         .find_map(|key| entity.get(*key).and_then(Value::as_str).filter(|s| !s.is_empty()))
         .unwrap_or("")

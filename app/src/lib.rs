@@ -79,7 +79,7 @@ fn Nav() -> impl IntoView {
         here.then_some("page")
     };
     let links = std::iter::once(("/".to_string(), "Dashboard"))
-        .chain(collections::ALL.iter().map(|c| (format!("/{}", c.name), c.label)))
+        .chain(collections::ALL.iter().filter(|c| c.under.is_none()).map(|c| (format!("/{}", c.name), c.label)))
         .chain(std::iter::once(("/config".to_string(), "Config")))
         .collect::<Vec<_>>();
     view! {

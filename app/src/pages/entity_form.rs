@@ -180,10 +180,17 @@ fn EntityForm(
                     return;
                 }
             };
-            let (method, path) =
-                if editing { ("PATCH", entity_path.clone()) } else { ("POST", format!("/{}", collection.name)) };
+            let parent = collection.under.map(|key| {
+                let id = texts.read_untracked().get(key).cloned().unwrap_or_default();
+                format!("/{key}s/{}/{}", encode(&id), collection.name)
+            });
+            let (method, path) = match (&parent, editing) {
+                (_, true) => ("PATCH", entity_path.clone()),
+                (Some(nested), false) => ("POST", nested.clone()),
+                (None, false) => ("POST", format!("/{}", collection.name)),
+            };
             let navigate = navigate.clone();
-            let list_href = list_href.clone();
+            let list_href = parent.unwrap_or_else(|| list_href.clone());
             busy.set(true);
             spawn_local(async move {
                 let result = admin_write(method.to_string(), path, body.to_string()).await;

@@ -34,7 +34,12 @@ impl ListQuery {
         if !self.lookup.is_empty() && self.parent.is_none() {
             return format!("/{}/{}", self.collection, encode(&self.lookup));
         }
-        let mut path = format!("{}?size={PAGE_SIZE}", self.base());
+        // An upstream's targets come from its health endpoint: the same list, with each target's live health.
+        let listed = match (&self.parent, self.collection.as_str()) {
+            (Some((parent, id)), "targets") if parent == "upstreams" => format!("/upstreams/{id}/health"),
+            _ => self.base(),
+        };
+        let mut path = format!("{listed}?size={PAGE_SIZE}");
         if !self.tags.is_empty() {
             path.push_str(&format!("&tags={}", encode(&self.tags)));
         }
@@ -148,7 +153,12 @@ fn ListView(collection: &'static Collection, list: ListQuery, reply: ApiReply) -
                         let label = entity_label(&entity);
                         view! {
                             <tr data-id=id.clone()>
-                                <td><a href=format!("/{}/{id}", collection.name)>{label}</a></td>
+                                <td>
+                                    {match collection.under {
+                                        None => view! { <a href=format!("/{}/{id}", collection.name)>{label}</a> }.into_any(),
+                                        Some(_) => view! { <span class="entity-name">{label}</span> }.into_any(),
+                                    }}
+                                </td>
                                 {collection.columns.iter().map(|c| view! {
                                     <td data-column=*c>{cell_text(entity.get(*c))}</td>
                                 }).collect_view()}
@@ -190,5 +200,8 @@ mod tests {
         let nested =
             ListQuery { parent: Some(("services".into(), "s1".into())), collection: "routes".into(), ..query() };
         assert_eq!(nested.api_path(), "/services/s1/routes?size=20");
+        let targets =
+            ListQuery { parent: Some(("upstreams".into(), "u1".into())), collection: "targets".into(), ..query() };
+        assert_eq!(targets.api_path(), "/upstreams/u1/health?size=20");
     }
 }
