@@ -64,25 +64,25 @@ fn flatten_errors(prefix: &str, value: &Value, out: &mut BTreeMap<String, String
     }
 }
 
-/// Fields whose stored value never goes back to the browser: the certificate's private key.
-pub const SECRET_FIELDS: &[(&str, &str)] = &[("certificates", "key")];
+/// Whether a field's stored value must never go back to the browser: a certificate's private key, and any
+/// field (at any depth, such as a plugin's `config.redis_password` or `config.client_secret`) named like a
+/// password or a secret. Forms leave such fields empty and keep the stored value when they stay empty.
+pub fn is_secret(collection: &str, field: &str) -> bool {
+    let name = field.rsplit('.').next().unwrap_or(field);
+    (collection == "certificates" && matches!(name, "key" | "key_alt"))
+        || name.contains("password")
+        || name.contains("secret")
+}
 
 /// Removes secret fields from an Admin API body about `collection` (a single entity or a `data` page).
 pub fn redact(collection: &str, body: &mut Value) {
-    let secrets: Vec<&str> = SECRET_FIELDS.iter().filter(|(c, _)| *c == collection).map(|(_, f)| *f).collect();
-    if secrets.is_empty() {
-        return;
-    }
-    let strip = |entity: &mut Value| {
-        if let Some(map) = entity.as_object_mut() {
-            for field in &secrets {
-                map.remove(*field);
-            }
+    match body {
+        Value::Object(map) => {
+            map.retain(|key, _| !is_secret(collection, key));
+            map.values_mut().for_each(|inner| redact(collection, inner));
         }
-    };
-    match body.get_mut("data").and_then(Value::as_array_mut) {
-        Some(items) => items.iter_mut().for_each(strip),
-        None => strip(body),
+        Value::Array(items) => items.iter_mut().for_each(|inner| redact(collection, inner)),
+        _ => {}
     }
 }
 
@@ -108,7 +108,10 @@ pub async fn admin_get(path: String) -> Result<ApiReply, ServerFnError> {
     let backend = use_context::<crate::backend::SharedBackend>()
         .ok_or_else(|| ServerFnError::new("the admin backend is not available"))?;
     let mut reply = backend.admin_api("GET", &path, None).await.map_err(ServerFnError::new)?;
-    redact(collection_of(&path), &mut reply.body);
+    // Schemas describe fields (`redis_password` among them); they hold no values.
+    if !path.starts_with("/schemas/") {
+        redact(collection_of(&path), &mut reply.body);
+    }
     Ok(reply)
 }
 
@@ -161,5 +164,9 @@ mod tests {
         let mut service = json!({"id": "s", "key": "kept"});
         redact("services", &mut service);
         assert_eq!(service["key"], "kept");
+        let mut plugin =
+            json!({"data": [{"name": "x", "config": {"redis_password": "p", "client_secret": "s", "minute": 1}}]});
+        redact("plugins", &mut plugin);
+        assert_eq!(plugin, json!({"data": [{"name": "x", "config": {"minute": 1}}]}));
     }
 }

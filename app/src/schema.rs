@@ -176,7 +176,10 @@ pub fn body(
         let text = texts.get(&spec.name).map(String::as_str).unwrap_or("");
         match spec.to_json(text) {
             Ok(Some(value)) => insert_at(&mut body, &spec.name, value),
-            Ok(None) if clearing && !is_secret_kept(spec) => insert_at(&mut body, &spec.name, Value::Null),
+            // A secret the form never shows is kept as stored when left empty.
+            Ok(None) if clearing && !crate::admin::is_secret("", &spec.name) && !is_certificate_key(spec) => {
+                insert_at(&mut body, &spec.name, Value::Null)
+            }
             Ok(None) => {}
             Err(message) => {
                 errors.insert(spec.name.clone(), message);
@@ -186,9 +189,9 @@ pub fn body(
     if errors.is_empty() { Ok(Value::Object(body)) } else { Err(errors) }
 }
 
-/// A secret the form never shows (the certificate key) is kept as stored when left empty.
-fn is_secret_kept(spec: &FieldSpec) -> bool {
-    crate::admin::SECRET_FIELDS.iter().any(|(_, field)| *field == spec.name)
+/// The certificate's private key fields (long text): never shown, kept when left empty.
+fn is_certificate_key(spec: &FieldSpec) -> bool {
+    spec.input == Input::LongText && crate::admin::is_secret("certificates", &spec.name)
 }
 
 #[cfg(test)]

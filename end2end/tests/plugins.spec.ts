@@ -27,3 +27,21 @@ test('a rate-limiting plugin on a service, configured field by field', async ({ 
   expect(stored.data[0].config.minute).toBe(5);
   expect(stored.data[0].config.policy).toBe('local');
 });
+
+test('a plugin password is stored but never shown again, and kept when the form is saved', async ({ page, request }) => {
+  const plugin = await (await request.post(`${adminURL}/plugins`, {
+    data: { name: 'rate-limiting', config: { minute: 7, policy: 'redis', redis_host: 'redis.internal', redis_password: 'hunter2-redis' } },
+  })).json();
+  const form = new EntityFormPage(page);
+  const html = await (await request.get(`/plugins/${plugin.id}`)).text();
+  expect(html).not.toContain('hunter2-redis');
+  await form.goto(`/plugins/${plugin.id}`);
+  await expect(form.field('config.redis_password')).toHaveValue('');
+  await expect(form.field('config.minute')).toHaveValue('7');
+  await form.fill({ 'config.minute': '8' });
+  await form.submit.click();
+  await expect(page).toHaveURL(/\/plugins$/);
+  const stored = await (await request.get(`${adminURL}/plugins/${plugin.id}`)).json();
+  expect(stored.config.minute).toBe(8);
+  expect(stored.config.redis_password).toBe('hunter2-redis');
+});
