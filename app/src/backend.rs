@@ -8,11 +8,50 @@ pub use server_side::*;
 mod server_side {
     use std::sync::Arc;
 
+    use serde_json::Value;
+
     use crate::dashboard::Dashboard;
+
+    /// An Admin API answer: its status and its JSON body (`Null` when it had none).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ApiReply {
+        pub status: u16,
+        pub body: Value,
+    }
+
+    impl ApiReply {
+        pub fn is_success(&self) -> bool {
+            (200..300).contains(&self.status)
+        }
+
+        /// The Admin API's own message for a refusal (`message`, else the body as text).
+        pub fn message(&self) -> String {
+            match self.body.get("message").and_then(Value::as_str) {
+                Some(message) => message.to_string(),
+                None => format!("the Admin API answered {}: {}", self.status, self.body),
+            }
+        }
+    }
 
     #[async_trait::async_trait]
     pub trait AdminBackend: Send + Sync + 'static {
         async fn dashboard(&self) -> Result<Dashboard, String>;
+
+        /// One in-process Admin API call (`method`, `path` with query, JSON `body`), so the UI applies exactly
+        /// the Admin API's validation and combination rules.
+        async fn admin_api(&self, method: &str, path: &str, body: Option<Value>) -> Result<ApiReply, String>;
+
+        /// oxd `register-site` on the embedded oxd module; `Err` is oxd's error body as text.
+        async fn register_site(&self, params: Value) -> Result<Value, String>;
+
+        /// oxd `update-site` (redirect URIs, scopes, …) of an existing site.
+        async fn update_site(&self, params: Value) -> Result<Value, String>;
+
+        /// oxd `remove-site`.
+        async fn remove_site(&self, params: Value) -> Result<Value, String>;
+
+        /// The URL under which plugins reach this node's own oxd module (GG's default `oxd_url`), if it listens.
+        fn local_oxd_url(&self) -> Option<String>;
     }
 
     /// How the backend travels in Leptos context.

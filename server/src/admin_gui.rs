@@ -4,14 +4,20 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use app::backend::{AdminBackend, SharedBackend};
+use app::backend::{AdminBackend, ApiReply, SharedBackend};
 use app::dashboard::{Dashboard, EntityCount, ListenerInfo};
 use axum::Router;
+use axum::body::Body;
+use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use proxy::oxd::{Oxd, OxdError};
+use serde_json::Value;
+use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
+use crate::admin_api;
 use crate::node::Node;
 
 /// Where the compiled UI assets are: the `admin_gui_assets` setting, else `site/` beside the binary's folder
@@ -84,5 +90,64 @@ impl AdminBackend for NodeBackend {
                 .collect(),
             counts: counts.into_iter().map(|(kind, count)| EntityCount { kind, count }).collect(),
         })
+    }
+
+    async fn admin_api(&self, method: &str, path: &str, body: Option<Value>) -> Result<ApiReply, String> {
+        let mut request = axum::http::Request::builder().method(method).uri(path);
+        let body = match body {
+            Some(json) => {
+                request = request.header("content-type", "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        let request = request.body(body).map_err(|e| format!("bad Admin API request: {e}"))?;
+        let response =
+            admin_api::router(self.node.clone()).oneshot(request).await.unwrap_or_else(|never| match never {});
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.map_err(|e| format!("Admin API body: {e}"))?.to_bytes();
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        Ok(ApiReply { status, body })
+    }
+
+    async fn register_site(&self, params: Value) -> Result<Value, String> {
+        let oxd = self.oxd()?;
+        oxd.register_site(&object(params)).await.map_err(oxd_message)
+    }
+
+    async fn update_site(&self, params: Value) -> Result<Value, String> {
+        let oxd = self.oxd()?;
+        oxd.update_site(&object(params)).await.map_err(oxd_message)
+    }
+
+    async fn remove_site(&self, params: Value) -> Result<Value, String> {
+        let oxd = self.oxd()?;
+        oxd.remove_site(&object(params)).await.map_err(oxd_message)
+    }
+
+    fn local_oxd_url(&self) -> Option<String> {
+        self.node.plugin_services.local_oxd_urls.first().cloned()
+    }
+}
+
+impl NodeBackend {
+    fn oxd(&self) -> Result<&Oxd, String> {
+        self.node.oxd.as_deref().ok_or_else(|| "the oxd module is not running on this node".to_string())
+    }
+}
+
+fn object(params: Value) -> serde_json::Map<String, Value> {
+    match params {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// oxd's error body (`error`, `error_description`), which never carries a secret.
+fn oxd_message(error: OxdError) -> String {
+    let body: Value = serde_json::from_str(&error.body()).unwrap_or(Value::Null);
+    match (body["error"].as_str(), body["error_description"].as_str()) {
+        (Some(code), Some(description)) => format!("{code}: {description}"),
+        _ => error.body(),
     }
 }
