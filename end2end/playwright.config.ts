@@ -9,6 +9,9 @@ const bin = resolve(__dirname, process.env.GATEHOUSE_BIN ?? '../target/debug/gat
 // Below Linux's ephemeral range (32768-60999): a port in it can be held by any client socket of the test run
 // (a PostgreSQL connection took 41338 once), and the UI then cannot listen.
 const guiPort = Number(process.env.GATEHOUSE_E2E_GUI_PORT ?? 21338);
+// Fixed so specs can call them (the Admin API to set up, the proxy to check what the UI configured).
+const adminPort = Number(process.env.GATEHOUSE_E2E_ADMIN_PORT ?? 21801);
+const proxyPort = Number(process.env.GATEHOUSE_E2E_PROXY_PORT ?? 21800);
 const prefix = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
 const baseURL = `http://127.0.0.1:${guiPort}`;
 
@@ -35,9 +38,9 @@ export default defineConfig({
       `"${bin}" start`,
       `--prefix "${prefix}"`,
       `--admin_gui_listen 127.0.0.1:${guiPort}`,
-      // Port 0: the system picks free ports, so these never collide with anything on the machine.
-      '--admin_listen 127.0.0.1:0',
-      '--proxy_listen "127.0.0.1:0, 127.0.0.1:0 ssl"',
+      `--admin_listen 127.0.0.1:${adminPort}`,
+      // Port 0: the system picks a free port, so it never collides with anything on the machine.
+      `--proxy_listen "127.0.0.1:${proxyPort}, 127.0.0.1:0 ssl"`,
       '--oxd_listen "127.0.0.1:0 ssl"',
     ].join(' '),
     url: baseURL,
