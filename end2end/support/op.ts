@@ -31,11 +31,11 @@ export async function startOp(args: string[] = []): Promise<RunningOp> {
   };
 }
 
-/// An upstream answering 200 with the request's method and path as JSON; resolves to its URL and server.
+/// An upstream answering 200 with the request's method, path and `x-oauth-client-id` header as JSON; resolves to its URL and server.
 export async function startEcho(): Promise<{ url: string; server: Server }> {
   const server = createServer((request, response) => {
     response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ method: request.method, path: request.url }));
+    response.end(JSON.stringify({ method: request.method, path: request.url, client: request.headers['x-oauth-client-id'] }));
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const address = server.address();

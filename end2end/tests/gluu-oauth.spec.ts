@@ -25,6 +25,8 @@ test.afterAll(async () => {
 test('a client created in the OAuth editor gets tokens the proxy authorizes by the built document', async ({ page }) => {
   const editor = new GluuOAuthPage(page);
   await editor.goto('services/api');
+  // GG's default custom headers are pre-filled for a new plugin.
+  await expect(editor.page.locator('tr[data-header="x-oauth-client-id"]')).toBeVisible();
   await editor.opUrl.fill(op.issuer);
   await editor.clientScopes.fill('admin');
   await editor.addDocumentPath('/api/allowed', 'admin');
@@ -48,7 +50,7 @@ test('a client created in the OAuth editor gets tokens the proxy authorizes by t
   const call = (path: string) => fetch(proxyURL + path, { headers: { authorization: `Bearer ${token}` } });
   await expect.poll(async () => (await call('/api/allowed')).status, { timeout: 10_000 }).toBe(200);
   const allowed = await call('/api/allowed');
-  expect(await allowed.json()).toEqual({ method: 'GET', path: '/api/allowed' });
+  expect(await allowed.json()).toEqual({ method: 'GET', path: '/api/allowed', client: clientId });
   expect((await call('/api/forbidden')).status).toBe(403);
   expect((await call('/api/unlisted')).status).toBe(403);
 });

@@ -16,6 +16,10 @@ async fn post(node: &Gatehouse, function: &str, form: &[(&str, &str)]) -> (u16, 
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
+/// GG UI's default custom headers, as the editor pre-fills them for a new plugin.
+const HEADERS: &str = r#"[{"header_name":"x-consumer-id","value_lua_exp":"consumer.id","format":"string"},
+    {"header_name":"x-authenticated-scope","value_lua_exp":"introspect_data.scope","format":"list","sep":","}]"#;
+
 fn save_form<'a>(op: &'a Op, oxd_url: &'a str, document: &'a str, pass: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("scope", "services/api"),
@@ -27,6 +31,7 @@ fn save_form<'a>(op: &'a Op, oxd_url: &'a str, document: &'a str, pass: &'a str)
         ("pass_credentials", pass),
         ("consumer_mapping", "on"),
         ("jwt_audience", ""),
+        ("custom_headers", HEADERS),
         ("pep", "on"),
         ("deny_by_default", "on"),
         ("oauth_scope_expression", document),
@@ -68,6 +73,9 @@ async fn a_save_registers_one_client_whose_secret_is_shown_once_and_never_again(
         assert_eq!(plugin["config"]["client_id"], client_id.as_str());
         assert_eq!(plugin["config"]["client_secret"], secret.as_str(), "the plugins carry the registered secret");
     }
+    let auth = stored.iter().find(|p| p["name"] == "gluu-oauth-auth").unwrap();
+    assert_eq!(auth["config"]["custom_headers"][1]["sep"], ",");
+    assert_eq!(auth["config"]["custom_headers"][1]["format"], "list");
 
     // A second save keeps the client: no new registration, no secret in the answer.
     let before = registrations(&op).await;
@@ -113,6 +121,14 @@ async fn an_admin_api_refusal_is_shown_and_leaves_no_plugin_and_no_client() {
     let (status, body) = post(&node, "save_oauth", &save_form(&op, &oxd_url, DOCUMENT, "bogus")).await;
     assert_ne!(status, 200);
     assert!(body.contains("gluu-oauth-auth") && body.contains("pass_credentials"), "{body}");
+    assert!(plugins(&node).await.is_empty());
+    let mut form = save_form(&op, &oxd_url, DOCUMENT, "pass");
+    let bad_lua = r#"[{"header_name":"x-bad","value_lua_exp":"consumer.("}]"#;
+    form.retain(|(name, _)| *name != "custom_headers");
+    form.push(("custom_headers", bad_lua));
+    let (status, body) = post(&node, "save_oauth", &form).await;
+    assert_ne!(status, 200);
+    assert!(body.contains("x-bad has not a valid lua expression value, Error:"), "{body}");
     assert!(plugins(&node).await.is_empty());
     // The save got as far as registering its client (then removed it again).
     assert!(registrations(&op).await >= 1);

@@ -201,6 +201,7 @@ pub fn DocumentEditor(document: RwSignal<String>) -> impl IntoView {
             </p>
         </fieldset>
     }
+    .into_any()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use super::document::DocumentEditor;
+use super::headers::HeadersEditor;
 use super::oauth::{DeleteOauth, OAuthSettings, PluginScope, SaveOauth, get_oauth};
 
 /// `kind` is `services`, `routes` or `global`; the id comes from the URL.
@@ -82,6 +83,7 @@ fn OAuthForm(
     delete: ServerAction<DeleteOauth>,
 ) -> impl IntoView {
     let document = RwSignal::new(current.oauth_scope_expression.clone());
+    let headers = RwSignal::new(current.custom_headers.clone());
     let has_client = !current.oxd_id.is_empty();
     let new_scope = current.scope.clone();
     let pass = current.pass_credentials.clone();
@@ -134,6 +136,7 @@ fn OAuthForm(
                 <label for="consumer_mapping">"Consumer mapping (client id = consumer custom_id)"</label>
                 <label for="jwt_audience">"JWT audience"</label>
                 <input id="jwt_audience" name="jwt_audience" type="text" value=current.jwt_audience.clone()/>
+                <HeadersEditor rows=headers/>
             </fieldset>
             <fieldset class="pep">
                 <legend>"gluu-oauth-pep"</legend>

@@ -61,6 +61,7 @@ fn settings(scope: &str, attached: &Attached, local_oxd: Option<String>) -> OAut
         settings.consumer_mapping = config["consumer_mapping"].as_bool().unwrap_or(true);
         let audience = config["jwt_audience"].as_array().into_iter().flatten().filter_map(Value::as_str);
         settings.jwt_audience = audience.collect::<Vec<_>>().join(",");
+        settings.custom_headers = serde_json::from_value(config["custom_headers"].clone()).unwrap_or_default();
     }
     if let Some(pep) = &attached.pep {
         let config = &pep["config"];
@@ -126,6 +127,7 @@ fn auth_config(form: &SaveForm) -> Map<String, Value> {
     config.insert("pass_credentials".into(), json!(form.pass_credentials));
     config.insert("consumer_mapping".into(), json!(form.consumer_mapping));
     config.insert("jwt_audience".into(), json!(form.jwt_audience));
+    config.insert("custom_headers".into(), json!(form.custom_headers));
     config
 }
 
