@@ -133,3 +133,20 @@ async fn an_admin_api_refusal_is_shown_and_leaves_no_plugin_and_no_client() {
     // The save got as far as registering its client (then removed it again).
     assert!(registrations(&op).await >= 1);
 }
+
+#[tokio::test]
+async fn the_metrics_toggle_attaches_and_removes_one_global_gluu_metrics() {
+    let (node, _dir) = Gatehouse::start(&[]);
+    let (status, body) = post(&node, "set_metrics", &[("enabled", "on")]).await;
+    assert_eq!((status, body.as_str()), (200, "true"));
+    post(&node, "set_metrics", &[("enabled", "on")]).await;
+    let names: Vec<Value> = plugins(&node).await.iter().map(|p| p["name"].clone()).collect();
+    assert_eq!(names, vec![json!("gluu-metrics")], "ticking twice keeps one plugin");
+    let (status, body) = post(&node, "get_metrics", &[]).await;
+    assert_eq!((status, body.as_str()), (200, "true"));
+    let page = reqwest::get(node.gui_url("/gluu/global")).await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"id="metrics-enabled" name="enabled" type="checkbox" value="on" checked"#), "{page}");
+    let (status, body) = post(&node, "set_metrics", &[]).await;
+    assert_eq!((status, body.as_str()), (200, "false"));
+    assert!(plugins(&node).await.is_empty());
+}

@@ -4,6 +4,7 @@
 
 mod document;
 pub mod headers;
+pub mod metrics;
 pub mod oauth;
 mod oauth_page;
 #[cfg(feature = "ssr")]

@@ -31,6 +31,7 @@ pub fn OAuthPage(kind: &'static str) -> impl IntoView {
     view! {
         <section class="gluu-oauth" data-hydrated=move || hydrated.get().to_string()>
             <h1>"OAuth — " {title}</h1>
+            {(kind == "global").then(|| view! { <super::metrics::MetricsToggle/> })}
             {move || {
                 save.value().get().map(|outcome| match outcome {
                     Ok(saved) => view! { <SavedNotice saved/> }.into_any(),
