@@ -79,11 +79,24 @@ async fn a_save_registers_one_client_whose_secret_is_shown_once_and_never_again(
 
     // A second save keeps the client: no new registration, no secret in the answer.
     let before = registrations(&op).await;
-    let (status, body) = post(&node, "save_oauth", &save_form(&op, &oxd_url, DOCUMENT, "hide")).await;
+    let mut form = save_form(&op, &oxd_url, DOCUMENT, "hide");
+    form.retain(|(name, _)| *name != "client_scopes");
+    form.push(("client_scopes", ""));
+    let (status, body) = post(&node, "save_oauth", &form).await;
     assert_eq!(status, 200, "{body}");
     assert!(!body.contains(&secret), "a later save must not return the secret: {body}");
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["new_client_secret"], Value::Null);
     assert_eq!(registrations(&op).await, before);
+
+    // New scopes for the same client: oxd update-site (an RFC 7592 PUT at the OP, counted as a registration call).
+    let mut form = save_form(&op, &oxd_url, DOCUMENT, "pass");
+    form.retain(|(name, _)| *name != "client_scopes");
+    form.push(("client_scopes", "admin email"));
+    let (status, body) = post(&node, "save_oauth", &form).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(registrations(&op).await, before + 1);
+    let site = support::gluu::oxd(&node, "get-rp", json!({"oxd_id": saved["settings"]["oxd_id"]})).await;
+    assert!(site.to_string().contains("email"), "{site}");
 
     let (status, body) = post(&node, "get_oauth", &[("scope", "services/api")]).await;
     assert_eq!(status, 200, "{body}");

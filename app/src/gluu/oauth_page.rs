@@ -102,8 +102,11 @@ fn OAuthForm(
                         </p>
                         <input type="hidden" name="op_url" value=current.op_url.clone()/>
                         <input type="hidden" name="oxd_url" value=current.oxd_url.clone()/>
-                        <input type="hidden" name="redirect_uri" value=""/>
-                        <input type="hidden" name="client_scopes" value=""/>
+                        <p>"To change the client at the OP (oxd update-site), give a new redirect URI or scopes; empty keeps them."</p>
+                        <label for="redirect_uri">"New redirect URI"</label>
+                        <input id="redirect_uri" name="redirect_uri" type="url"/>
+                        <label for="client_scopes">"New client scopes"</label>
+                        <input id="client_scopes" name="client_scopes" type="text" placeholder="admin, employee"/>
                     }
                         .into_any()
                 } else {

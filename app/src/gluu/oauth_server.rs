@@ -101,8 +101,7 @@ async fn register(backend: &SharedBackend, form: &SaveForm) -> Result<OpClient, 
         return Err("oxd URL is required".to_string());
     }
     let redirect = if form.redirect_uri.is_empty() { form.oxd_url.clone() } else { form.redirect_uri.clone() };
-    let mut scope = vec!["openid".to_string(), "oxd".to_string()];
-    scope.extend(form.client_scopes.iter().filter(|s| !scope.contains(s)).cloned().collect::<Vec<_>>());
+    let scope = client_scopes(form);
     let site = backend
         .register_site(json!({
             "op_host": form.op_url,
@@ -118,6 +117,33 @@ async fn register(backend: &SharedBackend, form: &SaveForm) -> Result<OpClient, 
         client_id: text(&site, "client_id"),
         new_secret: Some(text(&site, "client_secret")),
     })
+}
+
+/// The client's scopes as registered: `openid` and `oxd` (oxd's own calls need them), then the administrator's.
+fn client_scopes(form: &SaveForm) -> Vec<String> {
+    let mut scope = vec!["openid".to_string(), "oxd".to_string()];
+    scope.extend(form.client_scopes.iter().filter(|s| !scope.contains(s)).cloned().collect::<Vec<_>>());
+    scope
+}
+
+/// oxd `update-site` of an existing client when the form gives a redirect URI or scopes (empty: unchanged).
+async fn update(backend: &SharedBackend, client: &OpClient, form: &SaveForm) -> Result<(), String> {
+    let mut params = serde_json::Map::new();
+    params.insert("oxd_id".into(), json!(client.oxd_id));
+    if !form.redirect_uri.is_empty() {
+        params.insert("redirect_uris".into(), json!([form.redirect_uri]));
+    }
+    if !form.client_scopes.is_empty() {
+        params.insert("scope".into(), json!(client_scopes(form)));
+    }
+    if params.len() == 1 {
+        return Ok(());
+    }
+    backend
+        .update_site(Value::Object(params))
+        .await
+        .map(drop)
+        .map_err(|e| format!("the OP client cannot be updated: {e}"))
 }
 
 fn auth_config(form: &SaveForm) -> Map<String, Value> {
@@ -178,7 +204,10 @@ pub async fn save(backend: &SharedBackend, form: SaveForm) -> Result<Saved, Stri
     let existing = current.auth.as_ref().or(current.pep.as_ref()).map(|p| p["config"].clone());
     let client = match &existing {
         Some(config) if !text(config, "oxd_id").is_empty() => {
-            OpClient { oxd_id: text(config, "oxd_id"), client_id: text(config, "client_id"), new_secret: None }
+            let client =
+                OpClient { oxd_id: text(config, "oxd_id"), client_id: text(config, "client_id"), new_secret: None };
+            update(backend, &client, &form).await?;
+            client
         }
         _ => register(backend, &form).await?,
     };
