@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { adminPort, guiPort } from './support/ports';
 
 const bin = resolve(__dirname, process.env.GATEHOUSE_BIN ?? '../target/debug/gatehouse');
+const proxyPort = Number(process.env.GATEHOUSE_E2E_PROXY_PORT ?? 21800);
 const prefix = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
 const baseURL = `http://127.0.0.1:${guiPort}`;
 
@@ -34,8 +35,8 @@ export default defineConfig({
       `--prefix "${prefix}"`,
       `--admin_gui_listen 127.0.0.1:${guiPort}`,
       `--admin_listen 127.0.0.1:${adminPort}`,
-      // Port 0: the system picks free ports, so these never collide with anything on the machine.
-      '--proxy_listen "127.0.0.1:0, 127.0.0.1:0 ssl"',
+      // Port 0: the system picks a free port, so it never collides with anything on the machine.
+      `--proxy_listen "127.0.0.1:${proxyPort}, 127.0.0.1:0 ssl"`,
       '--oxd_listen "127.0.0.1:0 ssl"',
     ].join(' '),
     url: baseURL,

@@ -10,21 +10,30 @@ pub use server_side::*;
 mod server_side {
     use std::sync::Arc;
 
-    use crate::admin::ApiReply;
+    use serde_json::Value;
+
+    pub use crate::admin::ApiReply;
     use crate::dashboard::Dashboard;
 
     #[async_trait::async_trait]
     pub trait AdminBackend: Send + Sync + 'static {
         async fn dashboard(&self) -> Result<Dashboard, String>;
 
-        /// One Admin API call (`GET /services?size=20`, `POST /routes` with a JSON body, ...), answered by the
-        /// Admin API router as if it had come over `admin_listen`. `Err` only when the call could not be made.
-        async fn admin_api(
-            &self,
-            method: &str,
-            path: &str,
-            body: Option<serde_json::Value>,
-        ) -> Result<ApiReply, String>;
+        /// One in-process Admin API call (`method`, `path` with query, JSON `body`), so the UI applies exactly
+        /// the Admin API's validation and combination rules.
+        async fn admin_api(&self, method: &str, path: &str, body: Option<Value>) -> Result<ApiReply, String>;
+
+        /// oxd `register-site` on the embedded oxd module; `Err` is oxd's error body as text.
+        async fn register_site(&self, params: Value) -> Result<Value, String>;
+
+        /// oxd `update-site` (redirect URIs, scopes, …) of an existing site.
+        async fn update_site(&self, params: Value) -> Result<Value, String>;
+
+        /// oxd `remove-site`.
+        async fn remove_site(&self, params: Value) -> Result<Value, String>;
+
+        /// The URL under which plugins reach this node's own oxd module (GG's default `oxd_url`), if it listens.
+        fn local_oxd_url(&self) -> Option<String>;
     }
 
     /// How the backend travels in Leptos context.

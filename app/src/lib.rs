@@ -10,6 +10,7 @@ pub mod collections;
 pub mod components;
 pub mod csrf;
 pub mod dashboard;
+pub mod gluu;
 mod pages;
 pub mod schema;
 
@@ -54,6 +55,9 @@ pub fn App() -> impl IntoView {
                     // Async: the whole page, data included, is in the server's HTML, so it reads without JavaScript.
                     <Routes fallback=pages::NotFound>
                         <Route path=path!("/") view=pages::DashboardPage ssr=SsrMode::Async/>
+                                                <Route path=path!("/gluu/services/:id") view=|| view! { <gluu::OAuthPage kind="services"/> } ssr=SsrMode::Async/>
+                        <Route path=path!("/gluu/routes/:id") view=|| view! { <gluu::OAuthPage kind="routes"/> } ssr=SsrMode::Async/>
+                        <Route path=path!("/gluu/global") view=|| view! { <gluu::OAuthPage kind="global"/> } ssr=SsrMode::Async/>
                         <Route path=path!("/config") view=pages::ConfigPage ssr=SsrMode::Async/>
                         <Route path=path!("/:collection") view=pages::EntityListPage ssr=SsrMode::Async/>
                         <Route path=path!("/:collection/:id") view=pages::EntityFormPage ssr=SsrMode::Async/>

@@ -13,6 +13,8 @@ use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use proxy::oxd::{Oxd, OxdError};
+use serde_json::Value;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -106,6 +108,47 @@ impl AdminBackend for NodeBackend {
                 .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into()))
         };
         Ok(ApiReply { status, body })
+    }
+
+    async fn register_site(&self, params: Value) -> Result<Value, String> {
+        let oxd = self.oxd()?;
+        oxd.register_site(&object(params)).await.map_err(oxd_message)
+    }
+
+    async fn update_site(&self, params: Value) -> Result<Value, String> {
+        let oxd = self.oxd()?;
+        oxd.update_site(&object(params)).await.map_err(oxd_message)
+    }
+
+    async fn remove_site(&self, params: Value) -> Result<Value, String> {
+        let oxd = self.oxd()?;
+        oxd.remove_site(&object(params)).await.map_err(oxd_message)
+    }
+
+    fn local_oxd_url(&self) -> Option<String> {
+        self.node.plugin_services.local_oxd_urls.first().cloned()
+    }
+}
+
+impl NodeBackend {
+    fn oxd(&self) -> Result<&Oxd, String> {
+        self.node.oxd.as_deref().ok_or_else(|| "the oxd module is not running on this node".to_string())
+    }
+}
+
+fn object(params: Value) -> serde_json::Map<String, Value> {
+    match params {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// oxd's error body (`error`, `error_description`), which never carries a secret.
+fn oxd_message(error: OxdError) -> String {
+    let body: Value = serde_json::from_str(&error.body()).unwrap_or(Value::Null);
+    match (body["error"].as_str(), body["error_description"].as_str()) {
+        (Some(code), Some(description)) => format!("{code}: {description}"),
+        _ => error.body(),
     }
 }
 
