@@ -8,7 +8,9 @@ import { adminPort, guiPort } from './support/ports';
 
 const bin = resolve(__dirname, process.env.GATEHOUSE_BIN ?? '../target/debug/gatehouse');
 const proxyPort = Number(process.env.GATEHOUSE_E2E_PROXY_PORT ?? 21800);
-const prefix = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
+// Set once, in the main process: workers inherit it and read the node's setup token from it.
+process.env.GATEHOUSE_E2E_PREFIX ??= mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
+const prefix = process.env.GATEHOUSE_E2E_PREFIX;
 const baseURL = `http://127.0.0.1:${guiPort}`;
 
 export default defineConfig({
@@ -18,6 +20,11 @@ export default defineConfig({
   retries: 0,
   reporter: [['list']],
   timeout: 30_000,
+  // First the first-start setup and sign-in spec, which creates the administrator every other spec signs in as.
+  projects: [
+    { name: 'setup', testMatch: /sign-in\.spec\.ts/ },
+    { name: 'ui', testIgnore: /sign-in\.spec\.ts/, dependencies: ['setup'] },
+  ],
   use: {
     baseURL,
     trace: 'retain-on-failure',

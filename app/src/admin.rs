@@ -64,27 +64,7 @@ fn flatten_errors(prefix: &str, value: &Value, out: &mut BTreeMap<String, String
     }
 }
 
-/// Whether a field's stored value must never go back to the browser: a certificate's private key, and any
-/// field (at any depth, such as a plugin's `config.redis_password` or `config.client_secret`) named like a
-/// password or a secret. Forms leave such fields empty and keep the stored value when they stay empty.
-pub fn is_secret(collection: &str, field: &str) -> bool {
-    let name = field.rsplit('.').next().unwrap_or(field);
-    (collection == "certificates" && matches!(name, "key" | "key_alt"))
-        || name.contains("password")
-        || name.contains("secret")
-}
-
-/// Removes secret fields from an Admin API body about `collection` (a single entity or a `data` page).
-pub fn redact(collection: &str, body: &mut Value) {
-    match body {
-        Value::Object(map) => {
-            map.retain(|key, _| !is_secret(collection, key));
-            map.values_mut().for_each(|inner| redact(collection, inner));
-        }
-        Value::Array(items) => items.iter_mut().for_each(|inner| redact(collection, inner)),
-        _ => {}
-    }
-}
+pub use proxy::model::secrets::{is_secret, redact};
 
 /// The collection a path is about (`/certificates/x/snis` → `certificates`; the last collection segment for
 /// nested paths is not needed: secrets only live on top-level certificates).
@@ -102,7 +82,7 @@ fn checked_path(path: &str) -> Result<(), ServerFnError> {
 }
 
 /// `GET` on the Admin API. Secret fields are removed before the answer leaves the server.
-#[server(prefix = "/api", client = crate::csrf::CsrfClient)]
+#[server(prefix = "/api", endpoint = "/admin_get", client = crate::csrf::CsrfClient)]
 pub async fn admin_get(path: String) -> Result<ApiReply, ServerFnError> {
     checked_path(&path)?;
     let backend = use_context::<crate::backend::SharedBackend>()
@@ -116,7 +96,7 @@ pub async fn admin_get(path: String) -> Result<ApiReply, ServerFnError> {
 }
 
 /// A write on the Admin API (`POST`, `PUT`, `PATCH`, `DELETE`); `body` is JSON text (empty for none).
-#[server(prefix = "/api", client = crate::csrf::CsrfClient)]
+#[server(prefix = "/api", endpoint = "/admin_write", client = crate::csrf::CsrfClient)]
 pub async fn admin_write(method: String, path: String, body: String) -> Result<ApiReply, ServerFnError> {
     checked_path(&path)?;
     if !matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE") {
@@ -151,22 +131,5 @@ mod tests {
         assert_eq!(errors["config.timeout"], "expected an integer");
         assert_eq!(errors["paths"], "should start with: /");
         assert_eq!(reply.message(), "2 schema violations");
-    }
-
-    #[test]
-    fn certificate_keys_are_removed_from_pages_and_entities() {
-        let mut page = json!({"data": [{"id": "a", "cert": "C", "key": "K"}], "next": null});
-        redact("certificates", &mut page);
-        assert_eq!(page, json!({"data": [{"id": "a", "cert": "C"}], "next": null}));
-        let mut one = json!({"id": "a", "key": "K"});
-        redact(collection_of("/certificates/a"), &mut one);
-        assert_eq!(one, json!({"id": "a"}));
-        let mut service = json!({"id": "s", "key": "kept"});
-        redact("services", &mut service);
-        assert_eq!(service["key"], "kept");
-        let mut plugin =
-            json!({"data": [{"name": "x", "config": {"redis_password": "p", "client_secret": "s", "minute": 1}}]});
-        redact("plugins", &mut plugin);
-        assert_eq!(plugin, json!({"data": [{"name": "x", "config": {"minute": 1}}]}));
     }
 }

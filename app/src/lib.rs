@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod gluu;
 mod pages;
 pub mod schema;
+pub mod session;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -31,6 +32,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <HydrationScripts options/>
                 <MetaTags/>
+                <SessionMeta/>
             </head>
             <body>
                 <App/>
@@ -39,23 +41,45 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The signed-in admin and the session's CSRF token, for the browser side of the app (see [`session`]).
+#[component]
+fn SessionMeta() -> impl IntoView {
+    session::signed_in().map(|admin| {
+        view! {
+            <meta name=session::USER_META content=admin.username/>
+            <meta name=session::CSRF_META content=admin.csrf_token/>
+        }
+    })
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let admin = session::signed_in();
     view! {
         <Stylesheet id="gatehouse" href="/pkg/gatehouse.css"/>
         <Title text="Gatehouse"/>
         <Router>
             <header class="topbar">
                 <a class="brand" href="/">"Gatehouse"</a>
+                {admin.clone().map(|admin| view! {
+                    <form class="signed-in" method="post" action="/logout">
+                        <span class="who">{admin.username}</span>
+                        <input type="hidden" name="csrf" value=admin.csrf_token/>
+                        <button type="submit" class="secondary">"Sign out"</button>
+                    </form>
+                })}
             </header>
             <div class="layout">
-                <Nav/>
+                {admin.is_some().then(|| view! { <Nav/> })}
                 <main id="content">
                     // Async: the whole page, data included, is in the server's HTML, so it reads without JavaScript.
                     <Routes fallback=pages::NotFound>
                         <Route path=path!("/") view=pages::DashboardPage ssr=SsrMode::Async/>
-                                                <Route path=path!("/gluu/services/:id") view=|| view! { <gluu::OAuthPage kind="services"/> } ssr=SsrMode::Async/>
+                        <Route path=path!("/login") view=pages::LoginPage/>
+                        <Route path=path!("/setup") view=pages::SetupPage/>
+                        <Route path=path!("/audit") view=pages::AuditPage ssr=SsrMode::Async/>
+                        <Route path=path!("/gluu/services/:id") view=|| view! { <gluu::OAuthPage kind="services"/> } ssr=SsrMode::Async/>
                         <Route path=path!("/gluu/routes/:id") view=|| view! { <gluu::OAuthPage kind="routes"/> } ssr=SsrMode::Async/>
                         <Route path=path!("/gluu/global") view=|| view! { <gluu::OAuthPage kind="global"/> } ssr=SsrMode::Async/>
                         <Route path=path!("/config") view=pages::ConfigPage ssr=SsrMode::Async/>
@@ -73,7 +97,7 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The navigation: the dashboard, every configuration collection, the declarative configuration.
+/// The navigation: the dashboard, every configuration collection, the declarative configuration, the audit log.
 #[component]
 fn Nav() -> impl IntoView {
     let location = leptos_router::hooks::use_location();
@@ -84,7 +108,7 @@ fn Nav() -> impl IntoView {
     };
     let links = std::iter::once(("/".to_string(), "Dashboard"))
         .chain(collections::ALL.iter().filter(|c| c.under.is_none()).map(|c| (format!("/{}", c.name), c.label)))
-        .chain(std::iter::once(("/config".to_string(), "Config")))
+        .chain([("/config".to_string(), "Config"), ("/audit".to_string(), "Audit log")])
         .collect::<Vec<_>>();
     view! {
         <nav class="sidebar" aria-label="Main">

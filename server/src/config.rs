@@ -84,6 +84,8 @@ pub struct Config {
     /// Where the admin UI's compiled assets (`pkg/`, static files) are; empty = `site/` next to the binary's
     /// folder (`target/site` for a cargo build).
     pub admin_gui_assets: String,
+    /// Seconds an admin UI session lasts after sign-in.
+    pub admin_gui_session_timeout: u64,
     pub oxd_listen: String,
     /// Callers allowed on the oxd API (oxd's `bind_ip_addresses`): empty = loopback only, `*` = anyone.
     pub oxd_bind_ip_addresses: String,
@@ -166,6 +168,7 @@ impl Default for Config {
             admin_listen: "127.0.0.1:8001".into(),
             admin_gui_listen: "127.0.0.1:1338".into(),
             admin_gui_assets: String::new(),
+            admin_gui_session_timeout: 8 * 3600,
             oxd_listen: "127.0.0.1:8443 ssl".into(),
             oxd_bind_ip_addresses: String::new(),
             database: Database::Sqlite,

@@ -193,7 +193,7 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
     node.health.follow(initial.balancers.values());
     let gateway = Gateway::new(initial, settings);
     let admin = admin_api::service(node.clone());
-    let gui = admin_gui::router(node.clone());
+    let gui = admin_gui::router(node.clone()).await;
     let oxd = oxd_api::router(allow_list, node.config.oxd_api_settings(), node.oxd.clone());
 
     let mut tasks = JoinSet::new();

@@ -95,6 +95,14 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
 
+/// Whether two secrets (tokens, CSRF values) are equal, in time that depends only on their lengths; an empty one
+/// equals nothing.
+pub fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    !expected.is_empty()
+        && given.len() == expected.len()
+        && given.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,8 +11,8 @@ use support::{Gatehouse, admin, echo};
 
 /// A form post to one of the editor's server functions; the status and the body.
 async fn post(node: &Gatehouse, function: &str, form: &[(&str, &str)]) -> (u16, String) {
-    let response =
-        reqwest::Client::new().post(node.gui_url(&format!("/api/gluu/{function}"))).form(form).send().await.unwrap();
+    let session = support::gui::sign_in(node).await;
+    let response = session.post(node, &format!("/api/gluu/{function}")).form(form).send().await.unwrap();
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
@@ -101,7 +101,7 @@ async fn a_save_registers_one_client_whose_secret_is_shown_once_and_never_again(
     let (status, body) = post(&node, "get_oauth", &[("scope", "services/api")]).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(&client_id) && !body.contains(&secret), "{body}");
-    let page = reqwest::get(node.gui_url("/gluu/services/api")).await.unwrap().text().await.unwrap();
+    let page = support::gui::signed_in_page(&node, "/gluu/services/api").await;
     assert!(page.contains(&client_id), "the page names the client");
     assert!(!page.contains(&secret), "the page must never carry the secret");
     assert!(page.contains("name=\"oauth_scope_expression\""));
@@ -157,7 +157,7 @@ async fn the_metrics_toggle_attaches_and_removes_one_global_gluu_metrics() {
     assert_eq!(names, vec![json!("gluu-metrics")], "ticking twice keeps one plugin");
     let (status, body) = post(&node, "get_metrics", &[]).await;
     assert_eq!((status, body.as_str()), (200, "true"));
-    let page = reqwest::get(node.gui_url("/gluu/global")).await.unwrap().text().await.unwrap();
+    let page = support::gui::signed_in_page(&node, "/gluu/global").await;
     assert!(page.contains(r#"id="metrics-enabled" name="enabled" type="checkbox" value="on" checked"#), "{page}");
     let (status, body) = post(&node, "set_metrics", &[]).await;
     assert_eq!((status, body.as_str()), (200, "false"));

@@ -69,7 +69,9 @@ async fn oxd_health_check_answers_over_tls() {
 #[tokio::test]
 async fn dashboard_is_rendered_on_the_server_with_store_counts() {
     let (node, _dir) = Gatehouse::start(&[]);
-    let response = reqwest::get(node.gui_url("/")).await.unwrap();
+    let session = support::gui::sign_in(&node).await;
+    let response =
+        support::gui::client().get(node.gui_url("/")).header("cookie", &session.cookie).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let html = response.text().await.unwrap();

@@ -59,7 +59,7 @@ async fn a_restart_keeps_the_data_in_the_sqlite_file() {
     drop(store);
 
     node.restart();
-    let html = reqwest::get(node.gui_url("/")).await.unwrap().text().await.unwrap();
+    let html = support::gui::signed_in_page(&node, "/").await;
     assert!(html.contains(r#"<tr data-kind="consumers"><td>Consumers</td><td class="count">1</td></tr>"#), "{html}");
     let status: serde_json::Value = reqwest::get(node.admin_url("/status")).await.unwrap().json().await.unwrap();
     assert_eq!(status["configuration_version"], version);
@@ -92,7 +92,7 @@ async fn runs_on_postgresql_when_configured() {
     assert_eq!(root["configuration"]["database"], "postgres");
     let status: serde_json::Value = reqwest::get(node.admin_url("/status")).await.unwrap().json().await.unwrap();
     assert_eq!(status["database"]["reachable"], true);
-    let html = reqwest::get(node.gui_url("/")).await.unwrap().text().await.unwrap();
+    let html = support::gui::signed_in_page(&node, "/").await;
     assert!(html.contains("postgres (reachable)"), "{html}");
     // The node migrated its own database: the schema is there and the version row starts at zero.
     let base = admin_url.rsplit_once('/').unwrap().0;

@@ -8,6 +8,7 @@ mod error;
 pub mod gluu;
 pub mod plugins;
 pub mod schema;
+pub mod secrets;
 pub mod typedefs;
 
 pub use entity::EntityKind;

@@ -1,6 +1,7 @@
 //! The Admin API (Kong 2.2 compatible, `admin_listen`): routes, Kong's standard response headers and error
 //! shapes. Each endpoint family lives in its own module.
 
+mod audit;
 mod body;
 mod catalogue;
 mod certificates;
@@ -56,6 +57,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/gluu-metrics", get(gluu_metrics))
         .route("/cache", delete(purge_cache))
         .route("/cache/{key}", get(cached).delete(purge_cache))
+        .route("/audit", get(audit::list))
         .route("/tags", get(tags::all))
         .route("/tags/{tag}", get(tags::one))
         .route("/{collection}", any(dispatch::collection))
@@ -66,6 +68,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/{collection}/{key}/{sub}/{child}/{address}/{action}", any(dispatch::address_health))
         .fallback(|| async { AdminError::NotFound })
         .method_not_allowed_fallback(|| async { AdminError::MethodNotAllowed })
+        .layer(middleware::from_fn(audit::acting))
         .layer(middleware::from_fn_with_state(node.clone(), kong_headers))
         .with_state(node)
 }
@@ -155,9 +158,7 @@ fn carries_token(request: &Request, token: &str) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .or_else(|| request.headers().get("kong-admin-token").and_then(|v| v.to_str().ok()));
-    given.is_some_and(|given| {
-        given.len() == token.len() && given.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
-    })
+    given.is_some_and(|given| crate::secrets::same_secret(given.as_bytes(), token.as_bytes()))
 }
 
 /// A JSON response with Kong's content type.

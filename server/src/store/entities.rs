@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use uuid::Uuid;
 
+use super::audit::Change;
 use super::{NewEntity, Result, Store, StoreError, StoredEntity, bump_version, on_unique, unix_now};
 use crate::config::Database;
 
@@ -68,18 +69,20 @@ impl Store {
         }
     }
 
-    /// Applies every operation in one transaction with one version bump: all of them or none.
+    /// Applies every operation in one transaction with one version bump: all of them or none. Each change is
+    /// recorded in the audit log in the same transaction.
     pub async fn apply(&self, ops: &[WriteOp]) -> Result<Vec<Applied>> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let mut results = Vec::with_capacity(ops.len());
+        let mut changes = Vec::new();
         for op in ops {
             let applied = match op {
-                WriteOp::Insert(entity) => self.write_in(&mut tx, entity, WriteMode::Insert).await?,
-                WriteOp::Upsert(entity) => self.write_in(&mut tx, entity, WriteMode::Upsert).await?,
-                WriteOp::Update(entity) => self.write_in(&mut tx, entity, WriteMode::Update).await?,
+                WriteOp::Insert(entity) => self.write_in(&mut tx, entity, WriteMode::Insert, &mut changes).await?,
+                WriteOp::Upsert(entity) => self.write_in(&mut tx, entity, WriteMode::Upsert, &mut changes).await?,
+                WriteOp::Update(entity) => self.write_in(&mut tx, entity, WriteMode::Update, &mut changes).await?,
                 WriteOp::Delete(kind, id) => {
-                    if self.delete_in(&mut tx, *kind, *id).await? {
+                    if self.delete_in(&mut tx, *kind, *id, &mut changes).await? {
                         Applied::Deleted
                     } else {
                         Applied::Nothing
@@ -93,12 +96,19 @@ impl Store {
             return Ok(results);
         }
         let version = bump_version(&mut tx).await?;
+        self.record(&mut tx, version, changes).await?;
         tx.commit().await?;
         self.announce(version);
         Ok(results)
     }
 
-    async fn write_in(&self, tx: &mut Tx<'_>, entity: &NewEntity, mode: WriteMode) -> Result<Applied> {
+    async fn write_in(
+        &self,
+        tx: &mut Tx<'_>,
+        entity: &NewEntity,
+        mode: WriteMode,
+        changes: &mut Vec<Change>,
+    ) -> Result<Applied> {
         let kind = entity.kind.as_str();
         let id = entity.id.to_string();
         let existing = sqlx::query(&format!(
@@ -164,6 +174,13 @@ impl Store {
                 .map_err(|e| on_unique(e, || StoreError::PrimaryKey { kind: entity.kind, id: entity.id }))?;
         }
         insert_indexes(tx, entity).await?;
+        changes.push(Change {
+            action: if previous_doc.is_some() { "update" } else { "create" },
+            kind: entity.kind,
+            id: entity.id,
+            before: previous_doc.as_deref().and_then(|text| serde_json::from_str(text).ok()),
+            after: Some(doc.clone()),
+        });
         Ok(Applied::Written(StoredEntity { kind: entity.kind, id: entity.id, created_at, updated_at: now, doc }))
     }
 
@@ -174,7 +191,7 @@ impl Store {
         Ok(matches!(applied.first(), Some(Applied::Deleted)))
     }
 
-    async fn delete_in(&self, tx: &mut Tx<'_>, kind: EntityKind, id: Uuid) -> Result<bool> {
+    async fn delete_in(&self, tx: &mut Tx<'_>, kind: EntityKind, id: Uuid, changes: &mut Vec<Change>) -> Result<bool> {
         let found = sqlx::query(&format!("SELECT 1 FROM entities WHERE kind = $1 AND id = $2{}", self.lock(true)))
             .bind(kind.as_str())
             .bind(id.to_string())
@@ -210,6 +227,20 @@ impl Store {
             }
         }
         for (doomed_kind, doomed_id) in &doomed {
+            let before = sqlx::query("SELECT doc FROM entities WHERE kind = $1 AND id = $2")
+                .bind(doomed_kind.as_str())
+                .bind(doomed_id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .and_then(|row| row.try_get::<String, _>("doc").ok())
+                .and_then(|text| serde_json::from_str(&text).ok());
+            changes.push(Change {
+                action: "delete",
+                kind: *doomed_kind,
+                id: Uuid::parse_str(doomed_id).unwrap_or_default(),
+                before,
+                after: None,
+            });
             for table in ["entity_keys", "entity_tags", "entity_refs", "entities"] {
                 sqlx::query(&format!("DELETE FROM {table} WHERE kind = $1 AND id = $2"))
                     .bind(doomed_kind.as_str())

@@ -306,12 +306,16 @@ fn redact_url(url: &str) -> String {
     }
 }
 
+mod admins;
+mod audit;
 mod counters;
 mod entities;
 mod expiring;
 mod queries;
 mod sites;
 
+pub use admins::{AdminSession, NewAdminError, token_hash};
+pub use audit::{Actor, AuditEntry, AuditFilter, MASKED, acting_as, masked};
 pub use counters::DatabaseCounters;
 pub use expiring::DatabaseExpiring;
 pub use sites::DatabaseSites;

@@ -291,6 +291,42 @@ async fn postgres_store() -> (Store, String) {
     (Store::open_url(Database::Postgres, &url, 5, Duration::from_secs(5)).await.unwrap(), url)
 }
 
+async fn changes_are_audited_under_their_actor_in_their_own_transaction(store: Store) {
+    let service = entity(EntityKind::Services, vec![], &[]);
+    let dangling = entity(EntityKind::Routes, vec![("service", EntityKind::Services, Uuid::new_v4())], &[]);
+    let alice = Actor { name: "alice".into(), via: "admin-gui".into(), comment: "OPS-1".into() };
+    let batch = [WriteOp::Upsert(service.clone()), WriteOp::Upsert(dangling)];
+    assert!(acting_as(alice.clone(), store.apply(&batch)).await.is_err());
+    let all = AuditFilter { limit: 100, ..AuditFilter::default() };
+    assert_eq!(store.audit(&all).await.unwrap(), vec![], "a failed batch records nothing");
+
+    acting_as(alice, store.insert(&service)).await.unwrap();
+    store.delete(EntityKind::Services, service.id).await.unwrap();
+    let entries = store.audit(&all).await.unwrap();
+    let summary: Vec<(&str, &str, &str)> =
+        entries.iter().map(|e| (e.action.as_str(), e.actor.as_str(), e.via.as_str())).collect();
+    assert_eq!(summary, [("delete", "gatehouse", "system"), ("create", "alice", "admin-gui")]);
+    assert_eq!(entries[1].comment, "OPS-1");
+    assert_eq!(entries[0].before.as_ref().unwrap()["id"], json!(service.id));
+    let older = AuditFilter { before: Some((entries[0].version, entries[0].position)), ..all };
+    assert_eq!(store.audit(&older).await.unwrap(), entries[1..]);
+}
+
+async fn sessions_are_found_by_token_only_until_they_end_or_expire(store: Store) {
+    assert_eq!(store.admin_count().await.unwrap(), 0);
+    store.create_admin("alice", "$argon2id$stand-in").await.unwrap();
+    assert!(matches!(store.create_admin("alice", "x").await, Err(NewAdminError::Exists(_))));
+    assert_eq!(store.admin_password_hash("alice").await.unwrap().as_deref(), Some("$argon2id$stand-in"));
+    store.create_session("token-1", "alice", "csrf-1", "", 3600).await.unwrap();
+    store.create_session("token-2", "alice", "csrf-2", "", -1).await.unwrap();
+    let session = store.session("token-1").await.unwrap().unwrap();
+    assert_eq!((session.username.as_str(), session.csrf_token.as_str()), ("alice", "csrf-1"));
+    assert_eq!(store.session("token-2").await.unwrap(), None, "an expired session signs nobody in");
+    assert_eq!(store.session(&token_hash("token-1")).await.unwrap(), None, "the stored hash is not a token");
+    store.end_session("token-1").await.unwrap();
+    assert_eq!(store.session("token-1").await.unwrap(), None);
+}
+
 macro_rules! on_both_backends {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -326,6 +362,8 @@ on_both_backends!(
     a_batch_lands_whole_or_not_at_all,
     plugin_secret_fields_are_sealed_at_rest_and_read_back_plain,
     the_rp_signing_key_is_stored_once_sealed_and_shared,
+    changes_are_audited_under_their_actor_in_their_own_transaction,
+    sessions_are_found_by_token_only_until_they_end_or_expire,
 );
 
 #[tokio::test]

@@ -7,6 +7,7 @@ pub mod echo;
 pub mod fake_op;
 pub mod faulty;
 pub mod gluu;
+pub mod gui;
 pub mod op;
 pub mod oxd_api;
 pub mod process;

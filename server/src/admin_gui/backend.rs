@@ -1,68 +1,23 @@
-//! Hosting the admin UI (`admin_gui_listen`): the Leptos app rendered on the server, its server functions,
-//! and the compiled browser assets (`pkg/`, static files) from `admin_gui_assets`.
+//! The app's view of this node ([`AdminBackend`]): the dashboard's figures, the Admin API run in-process on
+//! behalf of the signed-in admin, and the embedded oxd module for OP clients.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use app::admin::ApiReply;
-use app::backend::{AdminBackend, SharedBackend};
+use app::backend::AdminBackend;
 use app::dashboard::{Dashboard, EntityCount, ListenerInfo};
-use axum::Router;
 use axum::body::Body;
 use http_body_util::BodyExt;
-use leptos::config::LeptosOptions;
-use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list};
 use proxy::oxd::{Oxd, OxdError};
 use serde_json::Value;
 use tower::ServiceExt;
-use tower_http::services::{ServeDir, ServeFile};
 
 use crate::node::Node;
-
-/// Where the compiled UI assets are: the `admin_gui_assets` setting, else `site/` beside the binary's folder
-/// (`target/site` next to `target/debug/gatehouse`, where `./scripts/build` puts them).
-pub fn assets_dir(node: &Node) -> PathBuf {
-    if !node.config.admin_gui_assets.is_empty() {
-        return PathBuf::from(&node.config.admin_gui_assets);
-    }
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.join("site")))
-        .unwrap_or_else(|| PathBuf::from("target/site"))
-}
-
-pub fn router(node: Arc<Node>) -> Router {
-    let site_root = assets_dir(&node);
-    if !site_root.join("pkg").is_dir() {
-        tracing::warn!(
-            path = %site_root.display(),
-            "admin UI assets not found: pages render but will not hydrate; build them with ./scripts/build \
-             or set admin_gui_assets"
-        );
-    }
-    let options = LeptosOptions::builder()
-        .output_name("gatehouse")
-        .site_root(site_root.display().to_string())
-        .site_pkg_dir("pkg")
-        .build();
-    let backend: SharedBackend = Arc::new(NodeBackend { node });
-    let routes = generate_route_list(app::App);
-    Router::new()
-        // Before the app's routes: `/{collection}/{id}` would otherwise take `/pkg/gatehouse.js`.
-        .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
-        .route_service("/favicon.svg", ServeFile::new(site_root.join("favicon.svg")))
-        .leptos_routes_with_context(&options, routes, move || provide_context(backend.clone()), {
-            let options = options.clone();
-            move || app::shell(options.clone())
-        })
-        .fallback_service(ServeDir::new(site_root))
-        .with_state(options)
-}
+use crate::store::Actor;
 
 /// The app's view of this node.
-struct NodeBackend {
-    node: Arc<Node>,
+pub(super) struct NodeBackend {
+    pub(super) node: Arc<Node>,
 }
 
 #[async_trait::async_trait]
@@ -152,9 +107,15 @@ fn oxd_message(error: OxdError) -> String {
     }
 }
 
-/// The one place a UI call becomes an Admin API request (the place to attach who is acting, for the audit log).
+/// The one place a UI call becomes an Admin API request, on behalf of the signed-in admin (the audit log's
+/// actor; the session guard put them in the request being served).
 fn admin_request(method: &str, path: &str, body: Option<serde_json::Value>) -> Result<http::Request<Body>, String> {
-    let builder = http::Request::builder().method(method).uri(path).header(http::header::HOST, "admin-gui");
+    let actor = match app::session::signed_in() {
+        Some(admin) => Actor { name: admin.username, via: "admin-gui".into(), comment: String::new() },
+        None => Actor::system(),
+    };
+    let builder =
+        http::Request::builder().method(method).uri(path).header(http::header::HOST, "admin-gui").extension(actor);
     let request = match body {
         Some(json) => builder.header(http::header::CONTENT_TYPE, "application/json").body(Body::from(json.to_string())),
         None => builder.body(Body::empty()),
