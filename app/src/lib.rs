@@ -44,12 +44,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// The signed-in admin and the session's CSRF token, for the browser side of the app (see [`session`]).
 #[component]
 fn SessionMeta() -> impl IntoView {
-    session::signed_in().map(|admin| {
+    let oidc = session::sign_in_options().oidc.then(|| view! { <meta name=session::OIDC_META content="on"/> });
+    let admin = session::signed_in().map(|admin| {
         view! {
             <meta name=session::USER_META content=admin.username/>
             <meta name=session::CSRF_META content=admin.csrf_token/>
         }
-    })
+    });
+    (oidc, admin)
 }
 
 #[component]

@@ -10,7 +10,15 @@ pub struct SignedIn {
     pub csrf_token: String,
 }
 
+/// How admins may sign in here, for the sign-in page (the guard puts it in the request's extensions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SignInOptions {
+    /// Whether an OpenID Provider signs admins in (`admin_gui_op_host`).
+    pub oidc: bool,
+}
+
 pub const USER_META: &str = "gatehouse-admin";
+pub const OIDC_META: &str = "gatehouse-oidc";
 pub const CSRF_META: &str = "csrf-token";
 
 /// The signed-in admin: from the request on the server, from the page's `<meta>` tags in the browser.
@@ -22,6 +30,20 @@ pub fn signed_in() -> Option<SignedIn> {
     #[cfg(not(feature = "ssr"))]
     {
         Some(SignedIn { username: meta(USER_META)?, csrf_token: meta(CSRF_META)? })
+    }
+}
+
+/// The sign-in options: from the request on the server, from the page's `<meta>` in the browser.
+pub fn sign_in_options() -> SignInOptions {
+    #[cfg(feature = "ssr")]
+    {
+        leptos::prelude::use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<SignInOptions>().copied())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        SignInOptions { oidc: meta(OIDC_META).is_some() }
     }
 }
 

@@ -86,6 +86,19 @@ pub struct Config {
     pub admin_gui_assets: String,
     /// Seconds an admin UI session lasts after sign-in.
     pub admin_gui_session_timeout: u64,
+    /// The OpenID Provider admins sign in to the UI with (its issuer URL), through the embedded oxd module;
+    /// empty = local administrators only.
+    pub admin_gui_op_host: String,
+    /// The UI's address as browsers reach it, for the OP's redirect URIs; empty = `http(s)://` + the first
+    /// `admin_gui_listen` address.
+    pub admin_gui_url: String,
+    /// Scopes the UI asks the OP for.
+    pub admin_gui_oidc_scope: String,
+    /// The id_token claim that names the admin (falls back to `sub`).
+    pub admin_gui_username_claim: String,
+    /// `claim=value` an id_token must carry to sign in (the claim may be a list that contains the value);
+    /// empty = anyone the OP authenticates.
+    pub admin_gui_required_claim: String,
     pub oxd_listen: String,
     /// Callers allowed on the oxd API (oxd's `bind_ip_addresses`): empty = loopback only, `*` = anyone.
     pub oxd_bind_ip_addresses: String,
@@ -169,6 +182,11 @@ impl Default for Config {
             admin_gui_listen: "127.0.0.1:1338".into(),
             admin_gui_assets: String::new(),
             admin_gui_session_timeout: 8 * 3600,
+            admin_gui_op_host: String::new(),
+            admin_gui_url: String::new(),
+            admin_gui_oidc_scope: "openid profile email".into(),
+            admin_gui_username_claim: "email".into(),
+            admin_gui_required_claim: String::new(),
             oxd_listen: "127.0.0.1:8443 ssl".into(),
             oxd_bind_ip_addresses: String::new(),
             database: Database::Sqlite,

@@ -140,26 +140,9 @@ async fn code_flow_commands_refuse_bad_input_with_oxd_codes() {
 
 const CALLBACK: &str = "https://client.example.com/cb";
 
-/// Follows the OP's scripted login from `url` back to the client, signing in as `user` at the login prompt
-/// and passing any later prompt (consent): the callback URL.
+/// Follows the OP's scripted login from `url` back to [`CALLBACK`], signing in as `user`.
 async fn sign_in(op: &Op, url: &str, user: &str) -> String {
-    let mut jar = Vec::new();
-    let (mut status, mut location) = browse(&mut jar, url, None).await;
-    let mut signed_in = false;
-    for _ in 0..10 {
-        assert_eq!(status, 303, "{location}");
-        if location.starts_with(CALLBACK) {
-            return location;
-        }
-        let next = if location.starts_with('/') { format!("{}{location}", op.issuer) } else { location.clone() };
-        (status, location) = if next.contains("/interaction/") && !signed_in {
-            signed_in = true;
-            browse(&mut jar, &next, Some(&[("login", user)])).await
-        } else {
-            browse(&mut jar, &next, None).await
-        };
-    }
-    panic!("the login never came back to {CALLBACK}: {location}");
+    op.sign_in(&mut Vec::new(), url, user, CALLBACK).await
 }
 
 #[tokio::test]

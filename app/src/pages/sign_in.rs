@@ -13,6 +13,8 @@ fn problem(code: &str) -> &'static str {
         "username" => "A username is 1 to 64 letters, digits and . _ - @.",
         "short" => "A password has at least 12 characters.",
         "confirm" => "The two passwords differ.",
+        "oidc" => "Sign-in at the OpenID Provider did not complete; try again.",
+        "forbidden" => "The OpenID Provider signed you in, but you are not an administrator of this gateway.",
         _ => "The sign-in store cannot be reached right now; try again.",
     }
 }
@@ -22,11 +24,17 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let error = move || query.read().get("error").map(|code| problem(&code));
     let next = move || query.read().get("next").unwrap_or_default();
+    let oidc = crate::session::sign_in_options().oidc;
+    let oidc_href = move || format!("/login/oidc?next={}", super::entity_list::encode(&next()));
     view! {
         <section class="sign-in">
             <form class="panel" method="post" action="/login">
                 <h1>"Sign in"</h1>
                 {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                {oidc.then(|| view! {
+                    <a class="button oidc" rel="external" href=oidc_href>"Sign in with the OpenID Provider"</a>
+                    <p class="hint">"Or as a local administrator:"</p>
+                })}
                 <input type="hidden" name="next" prop:value=next/>
                 <div class="field">
                     <label for="username">"Username"</label>

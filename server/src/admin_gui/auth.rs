@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use app::session::SignedIn;
+use app::session::{SignInOptions, SignedIn};
 use axum::Form;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -22,6 +22,7 @@ use proxy::listener::ConnInfo;
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::Deserialize;
 
+use super::oidc::OidcLogin;
 use super::passwords;
 use crate::node::Node;
 use crate::secrets::same_secret;
@@ -35,19 +36,30 @@ pub struct Auth {
     node: Arc<Node>,
     /// The first-start setup token, while no administrator exists; taken by the setup that uses it.
     setup_token: Mutex<Option<String>>,
+    /// Sign-in at the OP, when `admin_gui_op_host` is set.
+    oidc: Option<OidcLogin>,
 }
 
 impl Auth {
-    /// Opens the first-start setup when the store has no administrator: a fresh setup token in the log and in
-    /// the prefix.
+    /// Opens the first-start setup when the store has no administrator and no OP signs admins in: a fresh
+    /// setup token in the log and in the prefix.
     pub async fn new(node: Arc<Node>) -> Arc<Auth> {
-        let auth = Arc::new(Auth { node, setup_token: Mutex::new(None) });
+        let oidc = OidcLogin::from_config(&node.config);
+        let auth = Arc::new(Auth { node, setup_token: Mutex::new(None), oidc });
         match auth.node.store.admin_count().await {
-            Ok(0) => auth.open_setup(),
+            Ok(0) if auth.oidc.is_none() => auth.open_setup(),
             Ok(_) => auth.remove_token_file(),
             Err(error) => tracing::error!(%error, "cannot read the admin UI's administrators"),
         }
         auth
+    }
+
+    pub(super) fn node(&self) -> &Node {
+        &self.node
+    }
+
+    pub(super) fn oidc(&self) -> Option<&OidcLogin> {
+        self.oidc.as_ref()
     }
 
     fn open_setup(&self) {
@@ -98,11 +110,17 @@ impl Auth {
         i64::try_from(self.node.config.admin_gui_session_timeout).unwrap_or(i64::MAX / 2).max(60)
     }
 
-    /// Starts a session for `username` and answers with its cookie and a 303 to `next`.
-    async fn sign_in(&self, request: &RequestFacts, username: &str, next: &str) -> Response {
+    /// Starts a session for `username` (with the OP's `id_token` for an OIDC sign-in, sealed at rest) and
+    /// answers with its cookie and a 303 to `next`.
+    pub(super) async fn sign_in(&self, request: &RequestFacts, username: &str, next: &str, id_token: &str) -> Response {
         let token = random_token();
         let csrf = random_token();
-        if let Err(error) = self.node.store.create_session(&token, username, &csrf, "", self.lifetime()).await {
+        let id_token = match (self.node.store.secrets(), id_token) {
+            (_, "") => String::new(),
+            (Some(secrets), plain) => secrets.seal(plain),
+            (None, plain) => plain.to_string(),
+        };
+        if let Err(error) = self.node.store.create_session(&token, username, &csrf, &id_token, self.lifetime()).await {
             tracing::error!(%error, "cannot store an admin UI session");
             return Redirect::to("/login?error=unavailable").into_response();
         }
@@ -119,10 +137,10 @@ impl Auth {
 }
 
 /// What the guard and the form handlers need to know about a request.
-struct RequestFacts {
+pub(super) struct RequestFacts {
     /// Whether the browser accepts `Secure` cookies from here: a TLS listener, or a loopback host (a secure
     /// context for browsers even over plain HTTP).
-    secure: bool,
+    pub(super) secure: bool,
     /// Whether the request names an origin other than the UI's own (`Origin`, else `Sec-Fetch-Site`).
     cross_origin: bool,
     token: Option<String>,
@@ -134,7 +152,7 @@ impl RequestFacts {
         RequestFacts::from_headers(request.headers(), tls)
     }
 
-    fn from_headers(headers: &HeaderMap, tls: bool) -> RequestFacts {
+    pub(super) fn from_headers(headers: &HeaderMap, tls: bool) -> RequestFacts {
         let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let hostname = host
             .rsplit_once(':')
@@ -169,7 +187,7 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
 /// Paths the guard lets through: the sign-in pages and the browser assets; and `POST /logout`, whose handler
 /// checks the session and the form's CSRF token itself.
 fn is_public(method: &Method, path: &str) -> bool {
-    let page = matches!(path, "/login" | "/setup");
+    let page = matches!(path, "/login" | "/setup" | "/login/oidc" | "/login/callback");
     let asset = path.starts_with("/pkg/") || path == "/favicon.svg";
     (page && (method == Method::GET || method == Method::POST))
         || (asset && method == Method::GET)
@@ -183,6 +201,7 @@ pub async fn guard(State(auth): State<Arc<Auth>>, mut request: Request, next: Ne
         return Redirect::to("/login").into_response();
     }
     if is_public(request.method(), &path) {
+        request.extensions_mut().insert(SignInOptions { oidc: auth.oidc.is_some() });
         return next.run(request).await;
     }
     let session = match &facts.token {
@@ -253,7 +272,7 @@ pub async fn login(State(auth): State<Arc<Auth>>, request: Request) -> Response 
         let next = crate::url_text::encode_component(&form.next);
         return Redirect::to(&format!("/login?error=invalid&next={next}")).into_response();
     }
-    auth.sign_in(&facts, form.username.trim(), &form.next).await
+    auth.sign_in(&facts, form.username.trim(), &form.next, "").await
 }
 
 #[derive(Deserialize)]
@@ -316,7 +335,7 @@ pub async fn setup(State(auth): State<Arc<Auth>>, request: Request) -> Response 
     }
     auth.remove_token_file();
     tracing::info!(admin = form.username.trim(), "the first administrator was created; the setup token is spent");
-    auth.sign_in(&facts, form.username.trim(), "/").await
+    auth.sign_in(&facts, form.username.trim(), "/", "").await
 }
 
 #[derive(Deserialize)]
@@ -333,17 +352,28 @@ pub async fn logout(State(auth): State<Arc<Auth>>, request: Request) -> Response
     };
     let Some(token) = facts.token.as_deref() else { return Redirect::to("/login").into_response() };
     let session = auth.node.store.session(token).await.ok().flatten();
+    let mut then = "/login".to_string();
     match session {
         Some(session) if !facts.cross_origin && same_secret(form.csrf.as_bytes(), session.csrf_token.as_bytes()) => {
             if let Err(error) = auth.node.store.end_session(token).await {
                 tracing::error!(%error, "cannot end an admin UI session");
             }
             tracing::info!(admin = session.username, "admin UI sign-out");
+            if !session.id_token.is_empty() {
+                let id_token = match auth.node.store.secrets() {
+                    Some(secrets) => secrets.open(&session.id_token).unwrap_or_default(),
+                    None => session.id_token.clone(),
+                };
+                // RP-initiated logout: the OP ends its session too, then sends the browser back to /login.
+                if let Some(uri) = super::oidc::logout_uri(&auth, &id_token).await {
+                    then = uri;
+                }
+            }
         }
         Some(_) => return refusal(StatusCode::FORBIDDEN, "missing or invalid CSRF token"),
         None => {}
     }
-    let mut response = Redirect::to("/login").into_response();
+    let mut response = Redirect::to(&then).into_response();
     let cookie = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     response.headers_mut().insert(header::SET_COOKIE, header_value(&cookie));
     response
@@ -355,7 +385,7 @@ fn safe_next(next: &str) -> &str {
     if local && !matches!(next, "/login" | "/setup") { next } else { "/" }
 }
 
-fn header_value(text: &str) -> HeaderValue {
+pub(super) fn header_value(text: &str) -> HeaderValue {
     HeaderValue::from_str(text).expect("cookies are built from base64url tokens and fixed attributes")
 }
 

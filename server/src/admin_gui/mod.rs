@@ -16,6 +16,7 @@ use crate::node::Node;
 
 mod auth;
 mod backend;
+mod oidc;
 mod passwords;
 
 pub use auth::COOKIE;
@@ -55,6 +56,8 @@ pub async fn router(node: Arc<Node>) -> Router {
         .route("/login", post(auth::login))
         .route("/setup", post(auth::setup))
         .route("/logout", post(auth::logout))
+        .route("/login/oidc", axum::routing::get(oidc::start))
+        .route("/login/callback", axum::routing::get(oidc::callback))
         .with_state(auth.clone());
     Router::new()
         // Before the app's routes: `/{collection}/{id}` would otherwise take `/pkg/gatehouse.js`.

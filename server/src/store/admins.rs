@@ -141,4 +141,32 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// The oxd site the UI signs admins in with at `op_host` for `redirect_uri`, if one was registered.
+    pub async fn admin_gui_site(&self, op_host: &str, redirect_uri: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT oxd_id FROM admin_gui_oidc WHERE op_host = $1 AND redirect_uri = $2")
+            .bind(op_host)
+            .bind(redirect_uri)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| row.try_get("oxd_id")).transpose()?)
+    }
+
+    /// Keeps `oxd_id` as the UI's site unless another node kept one first; answers the one kept.
+    pub async fn keep_admin_gui_site(&self, op_host: &str, redirect_uri: &str, oxd_id: &str) -> Result<String> {
+        {
+            let _turn = self.write_turn().await;
+            sqlx::query(
+                "INSERT INTO admin_gui_oidc (op_host, redirect_uri, oxd_id, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (op_host, redirect_uri) DO NOTHING",
+            )
+            .bind(op_host)
+            .bind(redirect_uri)
+            .bind(oxd_id)
+            .bind(unix_now())
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(self.admin_gui_site(op_host, redirect_uri).await?.unwrap_or_else(|| oxd_id.to_string()))
+    }
 }

@@ -46,6 +46,30 @@ impl Op {
     }
 }
 
+impl Op {
+    /// Follows the OP's scripted login from `url` (an authorization URL) with the cookies of `jar`, signing in as
+    /// `user` at the login prompt and passing any later prompt (consent), until the OP redirects to a URL that
+    /// starts with `callback`: that URL.
+    pub async fn sign_in(&self, jar: &mut Vec<String>, url: &str, user: &str, callback: &str) -> String {
+        let (mut status, mut location) = super::oxd_api::browse(jar, url, None).await;
+        let mut signed_in = false;
+        for _ in 0..10 {
+            assert_eq!(status, 303, "{location}");
+            if location.starts_with(callback) {
+                return location;
+            }
+            let next = if location.starts_with('/') { format!("{}{location}", self.issuer) } else { location.clone() };
+            (status, location) = if next.contains("/interaction/") && !signed_in {
+                signed_in = true;
+                super::oxd_api::browse(jar, &next, Some(&[("login", user)])).await
+            } else {
+                super::oxd_api::browse(jar, &next, None).await
+            };
+        }
+        panic!("the login never came back to {callback}: {location}");
+    }
+}
+
 impl Drop for Op {
     fn drop(&mut self) {
         let _ = self.child.kill();
