@@ -18,6 +18,32 @@ pub struct Dashboard {
     pub config_version: i64,
     pub listeners: Vec<ListenerInfo>,
     pub counts: Vec<EntityCount>,
+    /// Requests per service from gluu-metrics; `None` while gluu-metrics is off (there are no metrics).
+    pub traffic: Option<Vec<ServiceTraffic>>,
+    /// The OpenID Providers the configuration names (Gluu plugins, the UI's sign-in) and whether they answer.
+    pub providers: Vec<ProviderStatus>,
+    /// Whether the embedded oxd module runs on this node.
+    pub oxd_running: bool,
+}
+
+/// One service's traffic on this node: totals since the node started and rates over the last minute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceTraffic {
+    pub service: String,
+    pub requests: u64,
+    /// Answers with a 5xx status.
+    pub errors: u64,
+    pub requests_per_second: f64,
+    pub errors_per_second: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderStatus {
+    pub url: String,
+    /// Where the configuration names it (`gluu-oauth-auth on service billing`, `admin UI sign-in`).
+    pub used_by: Vec<String>,
+    /// `None` when it answers its discovery; else why not.
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

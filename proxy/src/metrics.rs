@@ -58,6 +58,12 @@ impl Metrics {
         histogram.sum += value_ms;
     }
 
+    /// Every series of the counter family `name`: its labels and value.
+    pub fn counter_series(&self, name: &str) -> Vec<(Labels, u64)> {
+        let counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        counters.get(name).map(|(_, series)| series.iter().map(|(l, v)| (l.clone(), *v)).collect()).unwrap_or_default()
+    }
+
     /// The Prometheus text format.
     pub fn render(&self) -> String {
         let mut out = String::new();

@@ -1,4 +1,5 @@
-//! `gatehouse`: start the gateway, check a configuration file, print the version.
+//! `gatehouse`: start the gateway, check a configuration file, move configuration, add administrators,
+//! print the version.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -39,8 +40,24 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Manage the admin UI's local administrators.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
     /// Print the version.
     Version,
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Create a local administrator; the password is read from the first line of standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        node: NodeSettings,
+    },
 }
 
 #[derive(Subcommand)]
@@ -106,6 +123,19 @@ fn main() -> ExitCode {
                 Err(error) => fail(&error),
             }
         }
+        Command::Admin { action: AdminAction::Create { username, node } } => {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(error) => return fail(&format!("cannot start the runtime: {error}")),
+            };
+            match runtime.block_on(create_admin(&username, &node)) {
+                Ok(()) => {
+                    say(&format!("administrator {} created", username.trim()));
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(&error),
+            }
+        }
         Command::Start { node } => {
             let config = match load(node.config.as_deref(), &node.settings) {
                 Ok(config) => config,
@@ -149,6 +179,16 @@ async fn declarative_command(action: ConfigAction) -> Result<String, String> {
             Ok(format!("exported the configuration to {}", file.display()))
         }
     }
+}
+
+/// `gatehouse admin create`: the password from standard input, never from the command line.
+async fn create_admin(username: &str, node: &NodeSettings) -> Result<(), String> {
+    let config = load(node.config.as_deref(), &node.settings)?;
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password).map_err(|e| format!("cannot read the password: {e}"))?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    let store = server::store::Store::open(&config).await.map_err(|e| e.to_string())?;
+    server::admin_gui::create_local_admin(&store, username, password).await
 }
 
 fn load(file: Option<&Path>, settings: &[String]) -> Result<Config, String> {

@@ -202,3 +202,34 @@ async fn every_change_is_in_the_audit_log_under_its_actor_with_secrets_masked() 
     assert!(html.contains("ticket OPS-1") && html.contains("admin-gui"), "the UI lists the entries");
     assert!(!html.contains("hunter2"));
 }
+
+#[tokio::test]
+async fn gatehouse_admin_create_adds_a_local_administrator_who_can_sign_in() {
+    let (node, _dir) = Gatehouse::start(&[]);
+    let create = |password: &str| {
+        use std::io::Write;
+        let mut child = std::process::Command::new(support::binary())
+            .args(["admin", "create", "--username", "ops", "--prefix"])
+            .arg(&node.prefix)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let short = create("short");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12 characters"));
+    let created = create("a long ops password");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    assert_eq!(String::from_utf8_lossy(&created.stdout).trim(), "administrator ops created");
+    let signed_in = client()
+        .post(node.gui_url("/login"))
+        .form(&[("username", "ops"), ("password", "a long ops password")])
+        .send()
+        .await
+        .unwrap();
+    assert!(set_cookie(&signed_in).starts_with("gatehouse_session="), "{}", set_cookie(&signed_in));
+}

@@ -79,6 +79,64 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                     </tbody>
                 </table>
             </article>
+            <article class="card traffic">
+                <h2>"Traffic (this node)"</h2>
+                {match data.traffic {
+                    None => view! {
+                        <p class="empty">
+                            "No request counted yet. Traffic per service comes from gluu-metrics: turn it on in "
+                            <a href="/gluu/global">"Gluu (global)"</a>"."
+                        </p>
+                    }.into_any(),
+                    Some(services) => view! {
+                        <table>
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Service"</th>
+                                    <th scope="col">"Requests/s"</th>
+                                    <th scope="col">"5xx/s"</th>
+                                    <th scope="col">"Requests"</th>
+                                    <th scope="col">"5xx"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {services.into_iter().map(|t| {
+                                    let name = t.service.clone();
+                                    view! {
+                                    <tr data-service=name>
+                                        <td>{t.service}</td>
+                                        <td class="rate">{format!("{:.1}", t.requests_per_second)}</td>
+                                        <td class="error-rate">{format!("{:.1}", t.errors_per_second)}</td>
+                                        <td class="requests">{t.requests}</td>
+                                        <td class="errors">{t.errors}</td>
+                                    </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <p class="hint">"Rates over the last minute; totals since the node started."</p>
+                    }.into_any(),
+                }}
+            </article>
+            <article class="card providers">
+                <h2>"OpenID Providers and oxd"</h2>
+                <p class="oxd-status">
+                    {if data.oxd_running { "Embedded oxd module: running" } else { "Embedded oxd module: off" }}
+                </p>
+                {data.providers.is_empty().then(|| view! { <p class="empty">"No OP is configured yet."</p> })}
+                <ul>
+                    {data.providers.into_iter().map(|p| {
+                        let status = p.problem.clone().unwrap_or_else(|| "reachable".into());
+                        let (url, problem) = (p.url.clone(), p.problem.is_some());
+                        view! {
+                            <li data-op=url class:problem=problem>
+                                <code>{p.url}</code>" — "<span class="op-status">{status}</span>
+                                <span class="hint">{format!(" ({})", p.used_by.join(", "))}</span>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </article>
             <article class="card counts">
                 <h2>"Configuration"</h2>
                 <table>
@@ -121,6 +179,19 @@ mod tests {
             config_version: 42,
             listeners: vec![ListenerInfo { setting: "proxy_listen".into(), addresses: vec!["0.0.0.0:80".into()] }],
             counts: vec![EntityCount { kind: EntityKind::Snis, count: 3 }],
+            traffic: Some(vec![crate::dashboard::ServiceTraffic {
+                service: "billing".into(),
+                requests: 10,
+                errors: 2,
+                requests_per_second: 1.5,
+                errors_per_second: 0.3,
+            }]),
+            providers: vec![crate::dashboard::ProviderStatus {
+                url: "https://op.example".into(),
+                used_by: vec!["gluu-oauth-auth on a service".into()],
+                problem: Some("no answer within 2 s".into()),
+            }],
+            oxd_running: true,
         }
     }
 
@@ -133,5 +204,7 @@ mod tests {
         assert!(html.contains("<code>proxy_listen</code>"), "{html}");
         assert!(html.contains(r#"<tr data-kind="snis"><td>SNIs</td><td class="count">3</td></tr>"#), "{html}");
         assert!(html.contains(r#"<dd class="config-version">42</dd>"#), "{html}");
+        assert!(html.contains(r#"<td class="rate">1.5</td><td class="error-rate">0.3</td>"#), "{html}");
+        assert!(html.contains("no answer within 2 s"), "{html}");
     }
 }

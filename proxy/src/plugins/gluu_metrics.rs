@@ -31,7 +31,9 @@ const TOTAL_AUTHENTICATED: Family = Family {
 const TOTAL_GRANTED: Family =
     Family { name: "gluu_total_client_granted", help: "Total authorization(OAuth, UMA and OPA PEP) in Kong" };
 const ERRORS: Family = Family { name: "gluu_nginx_metric_errors_total", help: "Number of nginx-lua-prometheus errors" };
-const REQUESTS: Family = Family { name: "gluu_requests", help: "Requests per service, route and status in Gatehouse" };
+/// Requests per service, route and status: also what the admin UI's dashboard reads its traffic from.
+pub const REQUESTS: Family =
+    Family { name: "gluu_requests", help: "Requests per service, route and status in Gatehouse" };
 const LATENCY: Family = Family {
     name: "gluu_request_latency_ms",
     help: "Request latency in milliseconds per service and route in Gatehouse",

@@ -287,22 +287,23 @@ pub struct SetupForm {
     confirm: String,
 }
 
-/// Why a setup form is refused, as `/setup?error=` names it.
-fn setup_problem(form: &SetupForm) -> Option<&'static str> {
-    let username = form.username.trim();
+/// Why a new administrator's username or password is refused, as `/setup?error=` names it.
+pub(super) fn new_admin_problem(username: &str, password: &str) -> Option<&'static str> {
+    let username = username.trim();
     if username.is_empty()
         || username.len() > 64
         || !username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
     {
         return Some("username");
     }
-    if form.password.chars().count() < passwords::MIN_LENGTH {
+    if password.chars().count() < passwords::MIN_LENGTH {
         return Some("short");
     }
-    if form.password != form.confirm {
-        return Some("confirm");
-    }
     None
+}
+
+fn setup_problem(form: &SetupForm) -> Option<&'static str> {
+    new_admin_problem(&form.username, &form.password).or((form.password != form.confirm).then_some("confirm"))
 }
 
 /// `POST /setup`: the setup token and the first administrator's username and password.

@@ -1,11 +1,12 @@
 //! The app's view of this node ([`AdminBackend`]): the dashboard's figures, the Admin API run in-process on
 //! behalf of the signed-in admin, and the embedded oxd module for OP clients.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use app::admin::ApiReply;
 use app::backend::AdminBackend;
-use app::dashboard::{Dashboard, EntityCount, ListenerInfo};
+use app::dashboard::{Dashboard, EntityCount, ListenerInfo, ProviderStatus};
 use axum::body::Body;
 use http_body_util::BodyExt;
 use proxy::oxd::{Oxd, OxdError};
@@ -18,6 +19,7 @@ use crate::store::Actor;
 /// The app's view of this node.
 pub(super) struct NodeBackend {
     pub(super) node: Arc<Node>,
+    pub(super) traffic: Arc<super::traffic::TrafficSampler>,
 }
 
 #[async_trait::async_trait]
@@ -47,6 +49,9 @@ impl AdminBackend for NodeBackend {
                 })
                 .collect(),
             counts: counts.into_iter().map(|(kind, count)| EntityCount { kind, count }).collect(),
+            traffic: self.traffic.traffic(),
+            providers: self.providers().await,
+            oxd_running: node.oxd.is_some(),
         })
     }
 
@@ -86,6 +91,43 @@ impl AdminBackend for NodeBackend {
 }
 
 impl NodeBackend {
+    /// The OPs the configuration names, each checked by its (cached) discovery document, at most 2 s.
+    async fn providers(&self) -> Vec<ProviderStatus> {
+        let mut used: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        if !self.node.config.admin_gui_op_host.is_empty() {
+            used.entry(self.node.config.admin_gui_op_host.trim_end_matches('/').to_string())
+                .or_default()
+                .push("admin UI sign-in".into());
+        }
+        if let Ok(reply) = self.admin_api("GET", "/plugins?size=1000", None).await {
+            for plugin in reply.body["data"].as_array().into_iter().flatten() {
+                let Some(op) = plugin["config"]["op_url"].as_str().filter(|op| !op.is_empty()) else { continue };
+                let scope = ["service", "route", "consumer"]
+                    .into_iter()
+                    .find(|scope| plugin[*scope].is_object())
+                    .map_or_else(|| "globally".to_string(), |scope| format!("on a {scope}"));
+                used.entry(op.trim_end_matches('/').to_string())
+                    .or_default()
+                    .push(format!("{} {scope}", plugin["name"].as_str().unwrap_or("plugin")));
+            }
+        }
+        let checks = used.into_iter().map(|(url, used_by)| async move {
+            let problem = match &self.node.oxd {
+                None => Some("the oxd module is not running on this node".to_string()),
+                Some(oxd) => {
+                    let discovery = format!("{url}/.well-known/openid-configuration");
+                    match tokio::time::timeout(std::time::Duration::from_secs(2), oxd.discovery(&discovery)).await {
+                        Ok(Ok(_)) => None,
+                        Ok(Err(error)) => Some(oxd_message(error)),
+                        Err(_) => Some("no answer within 2 s".to_string()),
+                    }
+                }
+            };
+            ProviderStatus { url, used_by, problem }
+        });
+        futures_util::future::join_all(checks).await
+    }
+
     fn oxd(&self) -> Result<&Oxd, String> {
         self.node.oxd.as_deref().ok_or_else(|| "the oxd module is not running on this node".to_string())
     }
@@ -137,7 +179,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = Config { prefix: dir.path().into(), ..Config::default() };
         let store = Store::open_sqlite(&config.sqlite_file()).await.unwrap();
-        (NodeBackend { node: Arc::new(Node::new(config, Arc::new(store))) }, dir)
+        let node = Arc::new(Node::new(config, Arc::new(store)));
+        let traffic = super::super::traffic::TrafficSampler::start(node.plugin_services.metrics.clone());
+        (NodeBackend { node, traffic }, dir)
     }
 
     /// The body the service form sends for these texts, read with the Admin API's own schema.

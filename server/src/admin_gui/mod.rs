@@ -18,6 +18,7 @@ mod auth;
 mod backend;
 mod oidc;
 mod passwords;
+mod traffic;
 
 pub use auth::COOKIE;
 use backend::NodeBackend;
@@ -50,7 +51,8 @@ pub async fn router(node: Arc<Node>) -> Router {
         .site_pkg_dir("pkg")
         .build();
     let auth = auth::Auth::new(node.clone()).await;
-    let backend: SharedBackend = Arc::new(NodeBackend { node });
+    let traffic = traffic::TrafficSampler::start(node.plugin_services.metrics.clone());
+    let backend: SharedBackend = Arc::new(NodeBackend { node, traffic });
     let routes = generate_route_list(app::App);
     let forms = Router::new()
         .route("/login", post(auth::login))
@@ -71,4 +73,16 @@ pub async fn router(node: Arc<Node>) -> Router {
         .with_state(options)
         .merge(forms)
         .layer(axum::middleware::from_fn_with_state(auth, auth::guard))
+}
+
+/// Adds a local administrator (`gatehouse admin create`): the same rules as the first-start setup, for
+/// automation and as a way in on a node whose admins sign in with an OP.
+pub async fn create_local_admin(store: &crate::store::Store, username: &str, password: &str) -> Result<(), String> {
+    match auth::new_admin_problem(username, password) {
+        Some("username") => return Err("a username is 1 to 64 letters, digits and . _ - @".into()),
+        Some(_) => return Err(format!("a password has at least {} characters", passwords::MIN_LENGTH)),
+        None => {}
+    }
+    let hash = passwords::hash(password.to_string()).await?;
+    store.create_admin(username.trim(), &hash).await.map_err(|e| e.to_string())
 }
