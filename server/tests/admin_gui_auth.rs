@@ -112,6 +112,18 @@ async fn a_wrong_password_is_refused_and_sign_out_ends_the_session() {
         .unwrap();
     assert!(location(&unknown).starts_with("/login?error=invalid"));
 
+    for _ in 0..4 {
+        let wrong = [("username", "nobody"), ("password", "guess guess guess")];
+        client().post(node.gui_url("/login")).form(&wrong).send().await.unwrap();
+    }
+    let throttled = client()
+        .post(node.gui_url("/login"))
+        .form(&[("username", "nobody"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&throttled), "/login?error=throttled", "five wrong passwords, then a wait");
+
     let elsewhere = client()
         .post(node.gui_url("/login"))
         .form(&[("username", USERNAME), ("password", PASSWORD), ("next", "//evil.example/")])
@@ -232,4 +244,27 @@ async fn gatehouse_admin_create_adds_a_local_administrator_who_can_sign_in() {
         .await
         .unwrap();
     assert!(set_cookie(&signed_in).starts_with("gatehouse_session="), "{}", set_cookie(&signed_in));
+}
+
+#[tokio::test]
+async fn the_export_download_is_the_configuration_without_its_secrets() {
+    let (node, _dir) = Gatehouse::start(&[]);
+    support::admin(&node, Method::PUT, "/services/billing", json!({"host": "billing.internal"})).await;
+    support::admin(
+        &node,
+        Method::POST,
+        "/services/billing/plugins",
+        json!({"name": "rate-limiting", "config": {"minute": 5, "redis_password": "hunter2"}}),
+    )
+    .await;
+    let anonymous = client().get(node.gui_url("/config/export.yaml")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 303, "no session, no export");
+    let session = gui::sign_in(&node).await;
+    let export =
+        client().get(node.gui_url("/config/export.yaml")).header("cookie", &session.cookie).send().await.unwrap();
+    assert_eq!(export.status(), 200);
+    assert!(export.headers()["content-disposition"].to_str().unwrap().contains("attachment"));
+    let yaml = export.text().await.unwrap();
+    assert!(yaml.contains("_format_version") && yaml.contains("billing.internal") && yaml.contains("rate-limiting"));
+    assert!(!yaml.contains("hunter2") && !yaml.contains("redis_password"), "{yaml}");
 }

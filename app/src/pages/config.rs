@@ -33,7 +33,14 @@ pub fn ConfigPage() -> impl IntoView {
     };
     view! {
         <section class="config" data-hydrated=move || hydrated.get().to_string()>
-            <div class="page-title"><h1>"Configuration"</h1></div>
+            <div class="page-title">
+                <h1>"Configuration"</h1>
+                <a class="button" rel="external" download="gatehouse.yaml" href="/config/export.yaml">"Export"</a>
+            </div>
+            <p class="hint">
+                "Export downloads the whole configuration as a Kong declarative file, without secret fields (they never \
+                reach the browser); "<code>"gatehouse config db_export"</code>" on the node writes a complete one."
+            </p>
             <form class="panel config-import" on:submit=import>
                 <h2>"Import a declarative configuration"</h2>
                 <p>"The file replaces the whole configuration: entities it does not list are removed."</p>

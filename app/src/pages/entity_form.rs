@@ -235,6 +235,15 @@ fn EntityForm(
                 {children.iter().map(|child| view! {
                     <a href=format!("/{}/{}/{child}", collection.name, encode(&id))>{format!("Its {child}")}</a>
                 }).collect_view()}
+                // The Gluu OAuth editor (gluu-oauth-auth + gluu-oauth-pep) of this service or route.
+                {(editing && matches!(collection.name, "services" | "routes")).then(|| view! {
+                    <a class="gluu-link" href=format!("/gluu/{}/{}", collection.name, encode(&id))>"Gluu OAuth"</a>
+                })}
+                {editing.then(|| view! {
+                    <a class="history" href=format!("/audit?entity_kind={}&entity_id={}", collection.name, encode(&id))>
+                        "History"
+                    </a>
+                })}
             </div>
             <form on:submit=submit novalidate>
                 {move || message.get().map(|m| view! { <p class="error form-error" role="alert">{m}</p> })}

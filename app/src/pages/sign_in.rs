@@ -9,6 +9,7 @@ use leptos_router::hooks::use_query_map;
 fn problem(code: &str) -> &'static str {
     match code {
         "invalid" => "Wrong username or password.",
+        "throttled" => "Too many wrong passwords: wait 15 minutes before trying again.",
         "token" => "That is not this node's setup token (it is in the node's log and in <prefix>/admin_setup_token).",
         "username" => "A username is 1 to 64 letters, digits and . _ - @.",
         "short" => "A password has at least 12 characters.",

@@ -8,8 +8,11 @@
 //! (and keeps in `<prefix>/admin_setup_token`, readable by root only) when it starts with none: there is no
 //! default password.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use app::session::{SignInOptions, SignedIn};
 use axum::Form;
@@ -38,14 +41,23 @@ pub struct Auth {
     setup_token: Mutex<Option<String>>,
     /// Sign-in at the OP, when `admin_gui_op_host` is set.
     oidc: Option<OidcLogin>,
+    /// Failed password sign-ins per client address and username: the first and how many.
+    failures: Mutex<HashMap<FailureKey, (Instant, u32)>>,
 }
+
+/// Who failed to sign in: the client's address and the (lower-cased) username.
+type FailureKey = (Option<IpAddr>, String);
+
+/// Wrong passwords one client may try for one username within [`FAILURE_WINDOW`] before it must wait.
+const MAX_FAILURES: u32 = 5;
+const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 impl Auth {
     /// Opens the first-start setup when the store has no administrator and no OP signs admins in: a fresh
     /// setup token in the log and in the prefix.
     pub async fn new(node: Arc<Node>) -> Arc<Auth> {
         let oidc = OidcLogin::from_config(&node.config);
-        let auth = Arc::new(Auth { node, setup_token: Mutex::new(None), oidc });
+        let auth = Arc::new(Auth { node, setup_token: Mutex::new(None), oidc, failures: Mutex::new(HashMap::new()) });
         match auth.node.store.admin_count().await {
             Ok(0) if auth.oidc.is_none() => auth.open_setup(),
             Ok(_) => auth.remove_token_file(),
@@ -104,6 +116,18 @@ impl Auth {
     /// Gives a taken setup token back (the setup it opened failed).
     fn restore_setup_token(&self, token: &str) {
         *self.setup_token.lock().expect("the setup token lock is never poisoned") = Some(token.trim().to_string());
+    }
+
+    /// Whether this client has used up its wrong passwords for this username.
+    fn throttled(&self, key: &FailureKey) -> bool {
+        let mut failures = self.failures.lock().expect("the failures lock is never poisoned");
+        failures.retain(|_, (first, _)| first.elapsed() < FAILURE_WINDOW);
+        failures.get(key).is_some_and(|(_, count)| *count >= MAX_FAILURES)
+    }
+
+    fn failed(&self, key: FailureKey) {
+        let mut failures = self.failures.lock().expect("the failures lock is never poisoned");
+        failures.entry(key).or_insert((Instant::now(), 0)).1 += 1;
     }
 
     fn lifetime(&self) -> i64 {
@@ -254,11 +278,17 @@ pub struct LoginForm {
 /// `POST /login`: a local administrator's username and password.
 pub async fn login(State(auth): State<Arc<Auth>>, request: Request) -> Response {
     let facts = RequestFacts::of(&request);
+    let client = request.extensions().get::<ConnInfo>().map(|conn| conn.remote.ip());
     let Ok(Form(form)) = Form::<LoginForm>::from_request(request, &()).await else {
         return Redirect::to("/login?error=invalid").into_response();
     };
     if facts.cross_origin {
         return refusal(StatusCode::FORBIDDEN, "sign-in from another site is refused");
+    }
+    let key = (client, form.username.trim().to_lowercase());
+    if auth.throttled(&key) {
+        tracing::warn!(admin = form.username.trim(), "admin UI sign-in refused: too many wrong passwords");
+        return Redirect::to("/login?error=throttled").into_response();
     }
     let stored = match auth.node.store.admin_password_hash(form.username.trim()).await {
         Ok(stored) => stored,
@@ -268,10 +298,12 @@ pub async fn login(State(auth): State<Arc<Auth>>, request: Request) -> Response 
         }
     };
     if !passwords::verify(form.password, stored).await {
+        auth.failed(key);
         tracing::warn!(admin = form.username.trim(), "admin UI sign-in refused: wrong username or password");
         let next = crate::url_text::encode_component(&form.next);
         return Redirect::to(&format!("/login?error=invalid&next={next}")).into_response();
     }
+    auth.failures.lock().expect("the failures lock is never poisoned").remove(&key);
     auth.sign_in(&facts, form.username.trim(), &form.next, "").await
 }
 

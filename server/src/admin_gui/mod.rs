@@ -51,6 +51,7 @@ pub async fn router(node: Arc<Node>) -> Router {
         .site_pkg_dir("pkg")
         .build();
     let auth = auth::Auth::new(node.clone()).await;
+    let export_node = node.clone();
     let traffic = traffic::TrafficSampler::start(node.plugin_services.metrics.clone());
     let backend: SharedBackend = Arc::new(NodeBackend { node, traffic });
     let routes = generate_route_list(app::App);
@@ -60,7 +61,8 @@ pub async fn router(node: Arc<Node>) -> Router {
         .route("/logout", post(auth::logout))
         .route("/login/oidc", axum::routing::get(oidc::start))
         .route("/login/callback", axum::routing::get(oidc::callback))
-        .with_state(auth.clone());
+        .with_state(auth.clone())
+        .merge(Router::new().route("/config/export.yaml", axum::routing::get(export)).with_state(export_node));
     Router::new()
         // Before the app's routes: `/{collection}/{id}` would otherwise take `/pkg/gatehouse.js`.
         .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
@@ -73,6 +75,28 @@ pub async fn router(node: Arc<Node>) -> Router {
         .with_state(options)
         .merge(forms)
         .layer(axum::middleware::from_fn_with_state(auth, auth::guard))
+}
+
+/// `GET /config/export.yaml`: the whole configuration as a Kong declarative file to download, with every
+/// secret field left out (the UI never sends secrets to the browser; `gatehouse config db_export` on the node
+/// writes a complete file).
+async fn export(axum::extract::State(node): axum::extract::State<Arc<Node>>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut file = match crate::declarative::export(&node.store).await {
+        Ok(file) => file,
+        Err(error) => {
+            tracing::error!(%error, "cannot export the configuration");
+            return (http::StatusCode::SERVICE_UNAVAILABLE, "the store cannot be read right now").into_response();
+        }
+    };
+    for (collection, entities) in file.iter_mut() {
+        proxy::model::secrets::redact(collection, entities);
+    }
+    let headers = [
+        (http::header::CONTENT_TYPE, "application/yaml; charset=utf-8"),
+        (http::header::CONTENT_DISPOSITION, "attachment; filename=\"gatehouse.yaml\""),
+    ];
+    (headers, crate::declarative::to_yaml(&file)).into_response()
 }
 
 /// Adds a local administrator (`gatehouse admin create`): the same rules as the first-start setup, for
