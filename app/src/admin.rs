@@ -85,8 +85,7 @@ fn checked_path(path: &str) -> Result<(), ServerFnError> {
 #[server(prefix = "/api", endpoint = "/admin_get", client = crate::csrf::CsrfClient)]
 pub async fn admin_get(path: String) -> Result<ApiReply, ServerFnError> {
     checked_path(&path)?;
-    let backend = use_context::<crate::backend::SharedBackend>()
-        .ok_or_else(|| ServerFnError::new("the admin backend is not available"))?;
+    let backend = crate::backend::from_context()?;
     let mut reply = backend.admin_api("GET", &path, None).await.map_err(ServerFnError::new)?;
     // Schemas describe fields (`redis_password` among them); they hold no values.
     if !path.starts_with("/schemas/") {
@@ -106,8 +105,7 @@ pub async fn admin_write(method: String, path: String, body: String) -> Result<A
         "" => None,
         text => Some(serde_json::from_str(text).map_err(|e| ServerFnError::new(format!("invalid JSON: {e}")))?),
     };
-    let backend = use_context::<crate::backend::SharedBackend>()
-        .ok_or_else(|| ServerFnError::new("the admin backend is not available"))?;
+    let backend = crate::backend::from_context()?;
     let mut reply = backend.admin_api(&method, &path, body).await.map_err(ServerFnError::new)?;
     redact(collection_of(&path), &mut reply.body);
     Ok(reply)

@@ -38,4 +38,10 @@ mod server_side {
 
     /// How the backend travels in Leptos context.
     pub type SharedBackend = Arc<dyn AdminBackend>;
+
+    /// The backend of the request being served (renders and server functions).
+    pub fn from_context() -> Result<SharedBackend, leptos::prelude::ServerFnError> {
+        leptos::prelude::use_context::<SharedBackend>()
+            .ok_or_else(|| leptos::prelude::ServerFnError::new("the admin backend is not available"))
+    }
 }

@@ -62,7 +62,6 @@ pub struct EntityCount {
 /// Reads the dashboard from the server.
 #[server(prefix = "/api", client = crate::csrf::CsrfClient)]
 pub async fn get_dashboard() -> Result<Dashboard, ServerFnError> {
-    let backend = use_context::<crate::backend::SharedBackend>()
-        .ok_or_else(|| ServerFnError::new("the admin backend is not available"))?;
+    let backend = crate::backend::from_context()?;
     backend.dashboard().await.map_err(ServerFnError::new)
 }

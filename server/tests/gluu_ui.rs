@@ -163,3 +163,34 @@ async fn the_metrics_toggle_attaches_and_removes_one_global_gluu_metrics() {
     assert_eq!((status, body.as_str()), (200, "false"));
     assert!(plugins(&node).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_consumer_client_is_registered_at_the_op_and_becomes_the_consumers_custom_id() {
+    let op = Op::start(&["--extra-scopes", "admin"]);
+    let (node, _dir) = Gatehouse::start(&[]);
+    let consumer = admin(&node, Method::POST, "/consumers", json!({"username": "billing-app"})).await;
+    let form = [("consumer", "billing-app"), ("op_url", op.issuer.as_str()), ("scopes", "admin")];
+    let (status, body) = post(&node, "create_consumer_client", &form).await;
+    assert_eq!(status, 200, "{body}");
+    let client: Value = serde_json::from_str(&body).unwrap();
+    let (client_id, secret) = (client["client_id"].as_str().unwrap(), client["client_secret"].as_str().unwrap());
+    assert!(!secret.is_empty());
+    let stored =
+        admin(&node, Method::GET, &format!("/consumers/{}", consumer["id"].as_str().unwrap()), Value::Null).await;
+    assert_eq!(stored["custom_id"], client_id);
+
+    // The client is real: the OP gives it a token for the scope it was registered with.
+    let token = reqwest::Client::new()
+        .post(format!("{}/token", op.issuer))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", "admin")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 200, "{}", token.text().await.unwrap());
+
+    let (status, body) =
+        post(&node, "create_consumer_client", &[("consumer", "nobody"), ("op_url", &op.issuer), ("scopes", "")]).await;
+    assert_ne!(status, 200);
+    assert!(body.contains("no consumer nobody"), "{body}");
+}

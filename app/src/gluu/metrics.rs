@@ -32,14 +32,11 @@ pub async fn set_metrics(enabled: Option<String>) -> Result<bool, ServerFnError>
 
 #[cfg(feature = "ssr")]
 mod server {
-    use leptos::prelude::*;
     use serde_json::Value;
 
     use crate::backend::SharedBackend;
 
-    pub fn backend() -> Result<SharedBackend, ServerFnError> {
-        use_context::<SharedBackend>().ok_or_else(|| ServerFnError::new("the admin backend is not available"))
-    }
+    pub use crate::backend::from_context as backend;
 
     /// The id of the global gluu-metrics plugin, if there is one.
     pub async fn global_metrics(backend: &SharedBackend) -> Result<Option<String>, String> {

@@ -2,6 +2,7 @@
 //! module. Data and server functions in [`oauth`], the page in `oauth_page`, the protection-document builder in
 //! `document`, the custom headers editor in [`headers`].
 
+pub mod consumer_client;
 mod document;
 pub mod headers;
 pub mod metrics;

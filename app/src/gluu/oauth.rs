@@ -168,7 +168,4 @@ pub fn words(text: &str) -> Vec<String> {
 }
 
 #[cfg(feature = "ssr")]
-fn backend() -> Result<crate::backend::SharedBackend, ServerFnError> {
-    use_context::<crate::backend::SharedBackend>()
-        .ok_or_else(|| ServerFnError::new("the admin backend is not available"))
-}
+use crate::backend::from_context as backend;

@@ -140,6 +140,11 @@ fn EntityForm(
 ) -> impl IntoView {
     let query = use_query_map();
     let editing = entity.is_some();
+    // A consumer's page also offers an OP client for it (its custom_id).
+    let consumer_client = (collection.name == "consumers")
+        .then(|| entity.as_ref())
+        .flatten()
+        .map(|e| (e["id"].as_str().unwrap_or_default().to_string(), e["custom_id"].as_str().map(str::to_string)));
     let initial: BTreeMap<String, String> = specs
         .iter()
         .map(|spec| {
@@ -265,6 +270,9 @@ fn EntityForm(
                     <button type="button" class="danger" on:click=delete.clone()>"Yes, delete"</button>
                     <button type="button" class="secondary" on:click=move |_| confirming.set(false)>"Keep it"</button>
                 </div>
+            })}
+            {consumer_client.map(|(consumer, custom_id)| view! {
+                <crate::gluu::consumer_client::ConsumerClientPanel consumer custom_id/>
             })}
         </section>
     }
