@@ -141,9 +141,9 @@ fn EntityForm(
     let query = use_query_map();
     let editing = entity.is_some();
     // A consumer's page also offers an OP client for it (its custom_id).
-    let consumer_client = (collection.name == "consumers")
-        .then(|| entity.as_ref())
-        .flatten()
+    let consumer_client = entity
+        .as_ref()
+        .filter(|_| collection.name == "consumers")
         .map(|e| (e["id"].as_str().unwrap_or_default().to_string(), e["custom_id"].as_str().map(str::to_string)));
     let initial: BTreeMap<String, String> = specs
         .iter()
