@@ -77,8 +77,14 @@ impl PathTree {
 
     /// The leaf a request reaches, with the path captures collected on the way (`PC1…PCn` in order).
     pub(super) fn find(&self, method: &str, path: &str) -> Option<(usize, Vec<String>)> {
-        let text = format!("/{method}{path}");
-        let segments: Vec<&str> = segments(&text).collect();
+        let text;
+        let segments: Vec<&str> = if path.starts_with('/') {
+            // The segments of `"/" + METHOD + path` without building that string.
+            std::iter::once(method).chain(segments(path)).collect()
+        } else {
+            text = format!("/{method}{path}");
+            segments(&text).collect()
+        };
         let mut node = &self.root;
         let mut captures = Vec::new();
         for (index, segment) in segments.iter().enumerate() {
