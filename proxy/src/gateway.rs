@@ -21,7 +21,7 @@ use crate::balancer::{Attempt, HashRequest, Hashed};
 use crate::errors::{BoxError, GatewayBody, error_page, json_exit};
 use crate::headers::HeaderSet;
 use crate::listener::ConnInfo;
-use crate::plugins::{Instance, Protocol, RequestCtx, ResponseSummary};
+use crate::plugins::{Instance, Protocol, RequestCtx, ResponseSummary, any_response_phases};
 use crate::request_head::{HeadLimits, check_host};
 use crate::router::{PathHandling, RequestInfo, upstream_path, uri};
 use crate::snapshot::Snapshot;
@@ -100,15 +100,16 @@ impl Gateway {
 
     /// The service for one client connection.
     pub fn service(&self, conn: ConnInfo) -> GatewayService {
-        GatewayService { bound: Arc::new((self.clone(), conn)) }
+        GatewayService { bound: Arc::new((self.clone(), Client::new(conn))) }
     }
 
-    async fn handle<B>(&self, request: Request<B>, conn: &ConnInfo) -> Response<GatewayBody>
+    async fn handle<B>(&self, request: Request<B>, client: &Client) -> Response<GatewayBody>
     where
         B: hyper::body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
         B::Error: Into<BoxError>,
     {
         let started = Instant::now();
+        let conn = &client.conn;
         let snapshot = self.inner.snapshot.load_full();
         let (parts, body) = request.into_parts();
         let peer = conn.remote.ip();
@@ -134,12 +135,12 @@ impl Gateway {
                     content_type: headers.get(header::CONTENT_TYPE).cloned(),
                 }
             }
-            Ok(()) if !plugins => self.process(&mut cx, conn, trusted, &mut selected).await,
+            Ok(()) if !plugins => self.process(&mut cx, client, trusted, &mut selected).await,
             Ok(()) => {
                 // rewrite: global configurations only, before routing.
                 match rewrite(&mut cx, &selected) {
                     Some(response) => Outcome::Generated(response),
-                    None => self.process(&mut cx, conn, trusted, &mut selected).await,
+                    None => self.process(&mut cx, client, trusted, &mut selected).await,
                 }
             }
         };
@@ -155,11 +156,12 @@ impl Gateway {
     async fn process(
         &self,
         cx: &mut RequestCtx,
-        conn: &ConnInfo,
+        client: &Client,
         trusted: bool,
         selected: &mut Vec<Arc<Instance>>,
     ) -> Outcome {
         let settings = &self.inner.settings;
+        let conn = &client.conn;
         let snapshot = cx.snapshot.clone();
         // The path as the client sent it (`X-Forwarded-Path`), whatever plugins do to the URI.
         let original_uri = cx.request.uri.clone();
@@ -181,7 +183,7 @@ impl Gateway {
         let route = &snapshot.router.routes()[found.route];
 
         let forwarded_proto: Cow<'static, str> = trusted
-            .then(|| header_str(&cx.request.headers, "x-forwarded-proto"))
+            .then(|| header_str(&cx.request.headers, &X_FORWARDED_PROTO))
             .flatten()
             .map_or(Cow::Borrowed(scheme), |proto| Cow::Owned(proto.to_ascii_lowercase()));
         let https_only = route.protocols.iter().any(|p| p == "https") && !route.protocols.iter().any(|p| p == "http");
@@ -242,7 +244,7 @@ impl Gateway {
             .then(|| found.prefix.clone())
             .flatten();
         // A plugin that set another Host decides the upstream Host.
-        let plugin_host = header_str(&cx.request.headers, "host").filter(|h| *h != host).map(str::to_string);
+        let plugin_host = header_str(&cx.request.headers, header::HOST).filter(|h| *h != host).map(str::to_string);
         let mut websocket = WebSocketUpgrade::take(&mut cx.request);
         let headers = &mut cx.request.headers;
         strip_hop_by_hop(headers);
@@ -252,10 +254,10 @@ impl Gateway {
         let forwarded = Forwarded {
             trusted,
             peer: conn.remote.ip(),
+            client,
             client_addr: cx.client_addr,
             proto: &forwarded_proto,
             host: host_no_port,
-            port: conn.local.port(),
             path: raw_path,
             prefix: prefix_header.as_deref(),
         };
@@ -339,8 +341,9 @@ impl Gateway {
             };
             *request.version_mut() = Version::HTTP_11;
             // Only an attempt that may be retried needs its own copy of the headers; the last one takes them
-            // (the accept header the error page needs is read before).
-            *request.headers_mut() = if attempt + 1 == attempts && selected.is_empty() {
+            // unless plugins read the request again in their response phases (the accept header the error page
+            // needs is read before).
+            *request.headers_mut() = if attempt + 1 == attempts && !any_response_phases(selected) {
                 std::mem::take(&mut cx.request.headers)
             } else {
                 cx.request.headers.clone()
@@ -361,10 +364,10 @@ impl Gateway {
                         );
                     }
                     if settings.headers.upstream_latency {
-                        headers.insert("x-kong-upstream-latency", millis(upstream_latency));
+                        headers.insert(X_KONG_UPSTREAM_LATENCY, millis(upstream_latency));
                     }
                     if settings.headers.proxy_latency {
-                        headers.insert("x-kong-proxy-latency", millis(proxy_latency));
+                        headers.insert(X_KONG_PROXY_LATENCY, millis(proxy_latency));
                     }
                     if let Some(cookie) = hashed.set_cookie.take() {
                         headers.append(header::SET_COOKIE, cookie);
@@ -432,7 +435,7 @@ impl Gateway {
                 (self.finish(page, Some(cx.started)), summary(status, None, None))
             }
         };
-        if selected.is_empty() {
+        if !any_response_phases(&selected) {
             return response;
         }
         let (mut parts, body) = response.into_parts();
@@ -450,7 +453,7 @@ impl Gateway {
             response.headers_mut().insert(header::SERVER, HeaderValue::from_static(PRODUCT));
         }
         if let (true, Some(started)) = (headers.response_latency, started) {
-            response.headers_mut().insert("x-kong-response-latency", millis(started.elapsed()));
+            response.headers_mut().insert(X_KONG_RESPONSE_LATENCY, millis(started.elapsed()));
         }
         response
     }
@@ -478,7 +481,7 @@ fn summary(status: StatusCode, upstream_status: Option<u16>, upstream_latency: O
 
 /// `http`/`https`, or `grpc`/`grpcs` for gRPC requests.
 fn protocol_of(headers: &HeaderMap, tls: bool) -> Protocol {
-    let grpc = header_str(headers, "content-type").is_some_and(|t| t.starts_with("application/grpc"));
+    let grpc = header_str(headers, header::CONTENT_TYPE).is_some_and(|t| t.starts_with("application/grpc"));
     match (grpc, tls) {
         (false, false) => Protocol::Http,
         (false, true) => Protocol::Https,
@@ -491,31 +494,40 @@ fn protocol_of(headers: &HeaderMap, tls: bool) -> Protocol {
 struct Forwarded<'a> {
     trusted: bool,
     peer: IpAddr,
+    /// The connection's own values: the peer's address and the local port.
+    client: &'a Client,
     client_addr: IpAddr,
     proto: &'a str,
     host: &'a str,
-    port: u16,
     path: &'a str,
     prefix: Option<&'a str>,
 }
 
+const X_KONG_UPSTREAM_LATENCY: HeaderName = HeaderName::from_static("x-kong-upstream-latency");
+const X_KONG_PROXY_LATENCY: HeaderName = HeaderName::from_static("x-kong-proxy-latency");
+const X_KONG_RESPONSE_LATENCY: HeaderName = HeaderName::from_static("x-kong-response-latency");
+const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+const X_FORWARDED_PATH: HeaderName = HeaderName::from_static("x-forwarded-path");
+const X_FORWARDED_PREFIX: HeaderName = HeaderName::from_static("x-forwarded-prefix");
+
 impl Forwarded<'_> {
     fn apply(&self, headers: &mut HeaderMap) {
         // The values are built straight into header values: no intermediate strings.
-        let incoming = |headers: &HeaderMap, name: &str| {
+        let incoming = |headers: &HeaderMap, name: &HeaderName| {
             if self.trusted { headers.get(name).filter(|v| v.to_str().is_ok()).cloned() } else { None }
         };
         let text = |value: &str| HeaderValue::from_str(value).ok();
         let owned = |value: String| HeaderValue::from_maybe_shared(bytes::Bytes::from(value)).ok();
-        let real_ip = owned(self.client_addr.to_string());
-        let forwarded_for = match header_str(headers, "x-forwarded-for") {
-            Some(existing) => owned(format!("{existing}, {}", self.peer)),
-            None => real_ip.clone(),
-        };
-        let host = incoming(headers, "x-forwarded-host").or_else(|| text(self.host));
-        let port = incoming(headers, "x-forwarded-port").or_else(|| Some(HeaderValue::from(self.port)));
-        let path = incoming(headers, "x-forwarded-path").or_else(|| text(self.path));
-        let prefix = match incoming(headers, "x-forwarded-prefix") {
+        let forwarded_for =
+            header_str(headers, &X_FORWARDED_FOR).map(|existing| owned(format!("{existing}, {}", self.peer)));
+        let host = incoming(headers, &X_FORWARDED_HOST).or_else(|| text(self.host));
+        let port = incoming(headers, &X_FORWARDED_PORT).or_else(|| Some(self.client.local_port.clone()));
+        let path = incoming(headers, &X_FORWARDED_PATH).or_else(|| text(self.path));
+        let prefix = match incoming(headers, &X_FORWARDED_PREFIX) {
             Some(prefix) => Some(Some(prefix)),
             None => self.prefix.map(text),
         };
@@ -524,21 +536,29 @@ impl Forwarded<'_> {
             "https" => Some(HeaderValue::from_static("https")),
             other => text(other),
         };
-        let mut set = |name: &'static str, value: Option<HeaderValue>| {
+        // The client is the peer unless a trusted peer says otherwise: then the connection's value serves.
+        let real_ip = if self.client_addr == self.peer {
+            Some(self.client.peer_ip.clone())
+        } else {
+            owned(self.client_addr.to_string())
+        };
+        let forwarded_for = forwarded_for.unwrap_or_else(|| real_ip.clone());
+        headers.reserve(7);
+        let mut set = |name: HeaderName, value: Option<HeaderValue>| {
             if let Some(value) = value {
-                headers.insert(HeaderName::from_static(name), value);
+                headers.insert(name, value);
             }
         };
-        set("x-real-ip", real_ip);
-        set("x-forwarded-for", forwarded_for);
-        set("x-forwarded-proto", proto);
-        set("x-forwarded-host", host);
-        set("x-forwarded-port", port);
-        set("x-forwarded-path", path);
+        set(X_REAL_IP, real_ip);
+        set(X_FORWARDED_FOR, forwarded_for);
+        set(X_FORWARDED_PROTO, proto);
+        set(X_FORWARDED_HOST, host);
+        set(X_FORWARDED_PORT, port);
+        set(X_FORWARDED_PATH, path);
         match prefix {
-            Some(prefix) => set("x-forwarded-prefix", prefix),
+            Some(prefix) => set(X_FORWARDED_PREFIX, prefix),
             None => {
-                headers.remove("x-forwarded-prefix");
+                headers.remove(X_FORWARDED_PREFIX);
             }
         }
     }
@@ -549,7 +569,7 @@ fn client_address(headers: &HeaderMap, peer: IpAddr, trusted: bool) -> IpAddr {
     if !trusted {
         return peer;
     }
-    header_str(headers, "x-real-ip").and_then(|v| v.trim().parse().ok()).unwrap_or(peer)
+    header_str(headers, &X_REAL_IP).and_then(|v| v.trim().parse().ok()).unwrap_or(peer)
 }
 
 fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
@@ -558,13 +578,13 @@ fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
     }
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// The `Host` header, or the authority of an HTTP/2 request.
 fn request_host(headers: &HeaderMap, uri: &Uri) -> String {
-    header_str(headers, "host")
+    header_str(headers, header::HOST)
         .map(str::to_string)
         .or_else(|| uri.authority().map(|a| a.to_string()))
         .unwrap_or_default()
@@ -610,23 +630,27 @@ fn body_is_empty(headers: &HeaderMap) -> bool {
 }
 
 /// The headers that only concern one connection (RFC 9110 §7.6.1, and the proxy ones nginx drops).
-static HOP_BY_HOP: [HeaderName; 10] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    HeaderName::from_static("proxy"),
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-    header::PROXY_AUTHORIZATION,
-    header::PROXY_AUTHENTICATE,
-];
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "proxy"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "proxy-authorization"
+            | "proxy-authenticate"
+    )
+}
 
 /// Removes the hop-by-hop headers of one connection before the message crosses to the other.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // Most messages have none, or only `Connection: keep-alive`: one pass over the names finds out.
-    if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+    // Most messages have none, or only `Connection: keep-alive`: one pass over the names finds out, and only
+    // the names present are removed.
+    if !headers.keys().any(is_hop_by_hop) {
         return;
     }
     let named: Vec<HeaderName> = headers
@@ -634,12 +658,15 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .filter_map(|token| {
+            let token = token.trim();
+            headers.keys().find(|name| name.as_str().eq_ignore_ascii_case(token)).cloned()
+        })
         .collect();
     for name in named {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP.iter() {
+    while let Some(name) = headers.keys().find(|name| is_hop_by_hop(name)).cloned() {
         headers.remove(name);
     }
 }
@@ -661,11 +688,30 @@ fn https_redirect(status: u16, host: &str, uri: &Uri) -> Response<GatewayBody> {
     response
 }
 
+/// One client connection as the gateway sees it: what the listener says about it, and the header values it
+/// gives every request on it (built once per connection, then shared by reference count).
+struct Client {
+    conn: ConnInfo,
+    /// `X-Real-IP` and `X-Forwarded-For` when the client is the peer.
+    peer_ip: HeaderValue,
+    /// `X-Forwarded-Port`.
+    local_port: HeaderValue,
+}
+
+impl Client {
+    fn new(conn: ConnInfo) -> Client {
+        let peer_ip = HeaderValue::from_maybe_shared(bytes::Bytes::from(conn.remote.ip().to_string()))
+            .expect("an IP address is a valid header value");
+        let local_port = HeaderValue::from(conn.local.port());
+        Client { conn, peer_ip, local_port }
+    }
+}
+
 /// [`Gateway`] bound to one connection. Requests clone only this connection's own reference count, never one
 /// that other connections (or workers) write too.
 #[derive(Clone)]
 pub struct GatewayService {
-    bound: Arc<(Gateway, ConnInfo)>,
+    bound: Arc<(Gateway, Client)>,
 }
 
 impl<B> tower::Service<Request<B>> for GatewayService
@@ -684,8 +730,8 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let bound = self.bound.clone();
         Box::pin(async move {
-            let (gateway, conn) = &*bound;
-            Ok(gateway.handle(request, conn).await)
+            let (gateway, client) = &*bound;
+            Ok(gateway.handle(request, client).await)
         })
     }
 }

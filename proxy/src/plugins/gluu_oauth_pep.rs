@@ -94,6 +94,10 @@ impl Plugin for GluuOauthPep {
     fn access<'a>(&'a self, cx: &'a mut RequestCtx) -> Access<'a> {
         Access::Done(self.decide(cx))
     }
+
+    fn response_phases(&self) -> bool {
+        false
+    }
 }
 
 fn deny(status: StatusCode, message: &str) -> Flow {

@@ -29,6 +29,7 @@ use http::{Response, StatusCode};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::config_hash::ConfigMap;
 use crate::errors::{GatewayBody, json_exit};
 use crate::model::plugins::{self as defs, PluginDef};
 
@@ -67,6 +68,17 @@ pub trait Plugin: Send + Sync + 'static {
     fn body_filter(&self, _cx: &mut RequestCtx, _chunk: &mut Bytes, _eof: bool) {}
     /// After the last byte was sent (or the client went away); cannot change the response.
     fn log(&self, _cx: &RequestCtx, _summary: &ResponseSummary) {}
+    /// Whether `header_filter`, `body_filter` or `log` does anything, so the request context must outlive the
+    /// upstream call. A plugin that only acts before it says `false`; when every plugin of a request does, the
+    /// response goes back as the upstream sent it and the context is dropped at once.
+    fn response_phases(&self) -> bool {
+        true
+    }
+}
+
+/// Whether any of the request's plugins runs a response phase (an invalid configuration runs none).
+pub(crate) fn any_response_phases(selected: &[Arc<Instance>]) -> bool {
+    selected.iter().any(|instance| instance.handler().is_ok_and(|handler| handler.response_phases()))
 }
 
 /// One stored plugin configuration, compiled.
@@ -174,7 +186,7 @@ fn shape(key: &ScopeKey) -> u8 {
 
 /// The configurations of one plugin name, by scope.
 struct Named {
-    by_scope: HashMap<ScopeKey, Arc<Instance>>,
+    by_scope: ConfigMap<ScopeKey, Arc<Instance>>,
     consumer_scoped: bool,
     /// Bit `shape(key)` is set for each scope shape that has configurations: resolution only looks up
     /// combinations that can exist (a request on a route without configurations of this name hashes nothing).
@@ -220,7 +232,7 @@ impl PluginSet {
                 handler,
             };
             let named = by_name.entry(def.name).or_insert_with(|| Named {
-                by_scope: HashMap::new(),
+                by_scope: ConfigMap::default(),
                 consumer_scoped: false,
                 shapes: 0,
             });
@@ -278,8 +290,10 @@ impl PluginSet {
             (None, service, None),
             (None, None, None),
         ];
-        // A scope the request lacks turns its combinations into less specific ones, which come later anyway.
-        combos.iter().find_map(|key| named.get(key).filter(|instance| instance.runs_on(protocol)))
+        // A scope the request lacks turns its combinations into less specific ones, which come later anyway;
+        // without a consumer, only four are distinct.
+        let distinct: &[usize] = if consumer.is_some() { &[0, 1, 2, 3, 4, 5, 6, 7] } else { &[0, 1, 2, 7] };
+        distinct.iter().find_map(|&i| named.get(&combos[i]).filter(|instance| instance.runs_on(protocol)))
     }
 }
 

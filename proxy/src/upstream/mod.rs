@@ -148,7 +148,9 @@ impl UpstreamClient {
                 Err(Failed::Error(error)) => return Err(error),
             }
         }
-        let connection = connect(to, key, timeouts).await?;
+        // Boxed: connecting (resolution, TCP, TLS) is the rare path, and its state would otherwise make every
+        // request's future larger.
+        let connection = Box::pin(connect(to, key, timeouts)).await?;
         match self.exchange(connection, timeouts, request).await {
             Ok(response) => Ok(response),
             Err(Failed::Unsent(_)) => Err(UpstreamError::Connect(std::io::ErrorKind::ConnectionAborted.into())),

@@ -5,7 +5,6 @@
 //! The lock guards plain vectors and is never held across an await.
 
 use std::borrow::Borrow;
-use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -15,6 +14,7 @@ use hyper::client::conn::http1::SendRequest;
 
 use super::body::RequestBody;
 use super::deadlines::Bounds;
+use crate::config_hash::ConfigMap;
 
 /// Kong's `upstream_keepalive_*` settings; as in Kong, a pool size of 0 turns keep-alive off and 0 for the
 /// other two means no limit.
@@ -130,7 +130,7 @@ struct Idle {
 }
 
 pub struct Pool {
-    idle: Mutex<HashMap<PoolKey, Vec<Idle>>>,
+    idle: Mutex<ConfigMap<PoolKey, Vec<Idle>>>,
     keepalive: Keepalive,
     reaping: AtomicBool,
 }
