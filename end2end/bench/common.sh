@@ -44,6 +44,7 @@ nginx -c "$work/origin.conf" & pids+=($!)
 ${NGINX_WRAPPER:-} nginx -c "$work/proxy.conf" & pids+=($!)
 nginx_pid=$!
 
+# GATEHOUSE_WRAPPER runs it under another program (valgrind); GATEHOUSE_SETTINGS adds settings (words).
 # shellcheck disable=SC2086,SC2206
 ${GATEHOUSE_WRAPPER:-} "$bin" start --prefix "$work/gatehouse" --log_level warn --proxy_listen "127.0.0.1:$GATEHOUSE" \
   --admin_listen "127.0.0.1:$ADMIN" --admin_gui_listen off --oxd_listen "127.0.0.1:$OXD ssl" ${GATEHOUSE_SETTINGS:-} \
