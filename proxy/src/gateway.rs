@@ -4,6 +4,7 @@
 //! protocol (§7), and sent to its service with Kong's upstream path (§3) and headers (§4); the response comes
 //! back with hop-by-hop headers removed and the gateway's own headers added (§5, §6), its body streamed.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
@@ -16,11 +17,11 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
 
-use crate::balancer::{Attempt, HashRequest, Hashed, Peer};
+use crate::balancer::{Attempt, HashRequest, Hashed};
 use crate::errors::{BoxError, GatewayBody, error_page, json_exit};
 use crate::headers::HeaderSet;
 use crate::listener::ConnInfo;
-use crate::plugins::{Instance, Protocol, RequestCtx, ResponseSummary};
+use crate::plugins::{Instance, Protocol, RequestCtx, ResponseSummary, any_response_phases};
 use crate::request_head::{HeadLimits, check_host};
 use crate::router::{PathHandling, RequestInfo, upstream_path, uri};
 use crate::snapshot::Snapshot;
@@ -62,22 +63,29 @@ impl Default for GatewaySettings {
     }
 }
 
-struct Inner {
+struct Shared {
     snapshot: ArcSwap<Snapshot>,
     settings: GatewaySettings,
-    client: UpstreamClient,
 }
 
-/// The shared state of every proxy listener; cheap to clone.
+/// The state proxy listeners serve from: the snapshot and settings every worker shares, and an upstream
+/// client; cheap to clone.
 #[derive(Clone)]
 pub struct Gateway {
-    inner: Arc<Inner>,
+    inner: Arc<Shared>,
+    client: UpstreamClient,
 }
 
 impl Gateway {
     pub fn new(snapshot: Snapshot, settings: GatewaySettings) -> Self {
         let client = UpstreamClient::new(settings.keepalive);
-        Gateway { inner: Arc::new(Inner { snapshot: ArcSwap::from_pointee(snapshot), settings, client }) }
+        Gateway { inner: Arc::new(Shared { snapshot: ArcSwap::from_pointee(snapshot), settings }), client }
+    }
+
+    /// The same gateway (snapshot, settings) with an upstream pool of its own: one per proxy worker, so a
+    /// worker's upstream connections are driven by its own runtime and its pool is never contended.
+    pub fn with_own_pool(&self) -> Gateway {
+        Gateway { inner: self.inner.clone(), client: UpstreamClient::new(self.inner.settings.keepalive) }
     }
 
     /// Replaces the snapshot; requests already running keep the one they loaded.
@@ -92,15 +100,16 @@ impl Gateway {
 
     /// The service for one client connection.
     pub fn service(&self, conn: ConnInfo) -> GatewayService {
-        GatewayService { gateway: self.clone(), conn }
+        GatewayService { bound: Arc::new((self.clone(), Client::new(conn))) }
     }
 
-    async fn handle<B>(self, request: Request<B>, conn: ConnInfo) -> Response<GatewayBody>
+    async fn handle<B>(&self, request: Request<B>, client: &Client) -> Response<GatewayBody>
     where
         B: hyper::body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
         B::Error: Into<BoxError>,
     {
         let started = Instant::now();
+        let conn = &client.conn;
         let snapshot = self.inner.snapshot.load_full();
         let (parts, body) = request.into_parts();
         let peer = conn.remote.ip();
@@ -113,13 +122,12 @@ impl Gateway {
         let refused =
             self.inner.settings.head_limits.check(&parts).and_then(|()| check_host(parts.version, &parts.headers));
         let version = parts.version;
-        let mut cx = RequestCtx::new(parts, body, client_addr, protocol, snapshot.clone(), started);
-        let mut selected = Vec::new();
+        // The global configurations run the rewrite phase, and are all a refused head gets.
+        let plugins = !snapshot.plugins.is_empty();
+        let mut selected = if plugins { snapshot.plugins.globals(protocol) } else { Vec::new() };
+        let mut cx = RequestCtx::new(parts, body, client_addr, protocol, snapshot, started);
         let outcome = match refused {
             Err(status) => {
-                if !snapshot.plugins.is_empty() {
-                    selected = snapshot.plugins.globals(protocol);
-                }
                 let headers = &cx.request.headers;
                 Outcome::Error {
                     status,
@@ -127,13 +135,12 @@ impl Gateway {
                     content_type: headers.get(header::CONTENT_TYPE).cloned(),
                 }
             }
-            Ok(()) if snapshot.plugins.is_empty() => self.process(&mut cx, &conn, trusted, &mut selected).await,
+            Ok(()) if !plugins => self.process(&mut cx, client, trusted, &mut selected).await,
             Ok(()) => {
                 // rewrite: global configurations only, before routing.
-                selected = snapshot.plugins.globals(protocol);
                 match rewrite(&mut cx, &selected) {
                     Some(response) => Outcome::Generated(response),
-                    None => self.process(&mut cx, &conn, trusted, &mut selected).await,
+                    None => self.process(&mut cx, client, trusted, &mut selected).await,
                 }
             }
         };
@@ -149,14 +156,17 @@ impl Gateway {
     async fn process(
         &self,
         cx: &mut RequestCtx,
-        conn: &ConnInfo,
+        client: &Client,
         trusted: bool,
         selected: &mut Vec<Arc<Instance>>,
     ) -> Outcome {
         let settings = &self.inner.settings;
+        let conn = &client.conn;
         let snapshot = cx.snapshot.clone();
-        let raw_path = cx.request.uri.path().to_string();
-        let path = uri::normalize(&raw_path);
+        // The path as the client sent it (`X-Forwarded-Path`), whatever plugins do to the URI.
+        let original_uri = cx.request.uri.clone();
+        let raw_path = original_uri.path();
+        let path = uri::normalize(raw_path);
         let host = request_host(&cx.request.headers, &cx.request.uri);
         let scheme = if conn.tls { "https" } else { "http" };
         let info = RequestInfo {
@@ -167,16 +177,15 @@ impl Gateway {
             sni: conn.sni.as_deref(),
             headers: &cx.request.headers,
         };
-        let Some(found) = snapshot.router.find(&info) else {
+        let Some(mut found) = snapshot.router.find(&info) else {
             return Outcome::Generated(json_exit(StatusCode::NOT_FOUND, "no Route matched with those values"));
         };
         let route = &snapshot.router.routes()[found.route];
 
-        let forwarded_proto = trusted
-            .then(|| header_str(&cx.request.headers, "x-forwarded-proto"))
+        let forwarded_proto: Cow<'static, str> = trusted
+            .then(|| header_str(&cx.request.headers, &X_FORWARDED_PROTO))
             .flatten()
-            .map(str::to_ascii_lowercase)
-            .unwrap_or_else(|| scheme.to_string());
+            .map_or(Cow::Borrowed(scheme), |proto| Cow::Owned(proto.to_ascii_lowercase()));
         let https_only = route.protocols.iter().any(|p| p == "https") && !route.protocols.iter().any(|p| p == "http");
         if https_only && forwarded_proto != "https" {
             return Outcome::Generated(https_redirect(route.https_redirect_status_code, &host, &cx.request.uri));
@@ -184,8 +193,8 @@ impl Gateway {
         cx.route_index = Some(found.route);
         cx.service = route.service.and_then(|s| snapshot.services.get(&s.id)).cloned();
         if !snapshot.plugins.is_empty() {
-            cx.uri_captures = found.captures.clone();
-            cx.named_captures = found.named_captures.clone();
+            cx.uri_captures = std::mem::take(&mut found.captures);
+            cx.named_captures = std::mem::take(&mut found.named_captures);
             if let Some(response) = access(cx, selected).await {
                 return Outcome::Generated(response);
             }
@@ -197,18 +206,28 @@ impl Gateway {
             ));
         };
 
-        let upstream = match cx.upstream_path.take() {
-            Some(path) => uri::escape(&path),
-            None => uri::escape(&upstream_path(
+        let upstream = cx.upstream_path.take().unwrap_or_else(|| {
+            upstream_path(
                 service.path.as_deref(),
                 &path,
                 found.prefix.as_deref(),
                 route.strip_path,
                 PathHandling::parse(&route.path_handling),
-            )),
+            )
+        });
+        // Origin-form: the connection already names the peer.
+        let escaped = match uri::escape(&upstream) {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(escaped) => Some(escaped),
         };
-        let query = cx.request.uri.query().map(str::to_string);
-        let balancer = snapshot.balancers.get(&service.host.to_ascii_lowercase()).cloned();
+        let mut target = escaped.unwrap_or(upstream);
+        if let Some(query) = cx.request.uri.query() {
+            target.push('?');
+            target.push_str(query);
+        }
+        let target = Uri::from_maybe_shared(bytes::Bytes::from(target));
+        let service_host = lower_case(&service.host);
+        let balancer = snapshot.balancers.get(service_host.as_ref()).cloned();
         // Hashed once per request, on the headers as the plugins left them (Kong's `get_value_to_hash`).
         let mut hashed = match &balancer {
             Some(balancer) => balancer.hash(&HashRequest {
@@ -219,13 +238,13 @@ impl Gateway {
             }),
             None => Hashed::default(),
         };
-        let direct = balancer.is_none().then(|| Peer { host: service.host.clone(), port: service.port });
+        let direct = balancer.is_none().then_some((service.host.as_str(), service.port));
         let host_no_port = without_port(&host);
         let prefix_header = (route.strip_path && found.prefix.as_deref().is_some_and(|p| p != "/"))
             .then(|| found.prefix.clone())
             .flatten();
         // A plugin that set another Host decides the upstream Host.
-        let plugin_host = header_str(&cx.request.headers, "host").filter(|h| *h != host).map(str::to_string);
+        let plugin_host = header_str(&cx.request.headers, header::HOST).filter(|h| *h != host).map(str::to_string);
         let mut websocket = WebSocketUpgrade::take(&mut cx.request);
         let headers = &mut cx.request.headers;
         strip_hop_by_hop(headers);
@@ -235,11 +254,11 @@ impl Gateway {
         let forwarded = Forwarded {
             trusted,
             peer: conn.remote.ip(),
+            client,
             client_addr: cx.client_addr,
             proto: &forwarded_proto,
             host: host_no_port,
-            port: conn.local.port(),
-            path: &raw_path,
+            path: raw_path,
             prefix: prefix_header.as_deref(),
         };
         forwarded.apply(headers);
@@ -257,14 +276,10 @@ impl Gateway {
             },
             _ => None,
         };
-        // Origin-form: the connection already names the peer.
-        let target = match &query {
-            Some(query) => format!("{upstream}?{query}"),
-            None => upstream,
-        };
-        let Ok(target) = target.parse::<Uri>() else {
+        let Ok(target) = target else {
             return fail(StatusCode::BAD_GATEWAY);
         };
+        let mut target = Some(target);
         let retryable = body_is_empty(&cx.request.headers) || matches!(method, http::Method::GET | http::Method::HEAD);
         let mut body = Some(cx.take_body());
         let timeouts = Timeouts::of(&service);
@@ -275,7 +290,7 @@ impl Gateway {
         // The balancer member the last attempt went to: reported to health checks, avoided by the retry.
         let mut previous: Option<usize> = None;
         for attempt in 0..attempts {
-            let (peer, member) = match (&balancer, &direct) {
+            let (peer_host, peer_port, member) = match (&balancer, direct) {
                 (Some(balancer), _) => {
                     let picked = balancer.pick(hashed.value, previous).and_then(|i| Some((i, balancer.member(i)?)));
                     let Some((index, member)) = picked else {
@@ -284,9 +299,9 @@ impl Gateway {
                             "failure to get a peer from the ring-balancer",
                         ));
                     };
-                    (&member.peer, Some(index))
+                    (member.peer.host.as_str(), member.peer.port, Some(index))
                 }
-                (None, Some(direct)) => (direct, None),
+                (None, Some((host, port))) => (host, port, None),
                 (None, None) => break,
             };
             let report = |attempt: Attempt| {
@@ -295,21 +310,21 @@ impl Gateway {
                 }
             };
             // Host: a plugin's, the client's (preserve_host), the upstream's host_header, or the peer's.
-            let upstream_host = if let Some(host) = &plugin_host {
-                host.clone()
+            let upstream_host: Cow<'_, str> = if let Some(host) = &plugin_host {
+                Cow::Borrowed(host)
             } else if route.preserve_host && !host.is_empty() {
-                host.clone()
-            } else if let Some(header) = balancer.as_ref().and_then(|b| b.upstream.host_header.clone()) {
-                header
-            } else if peer.port == 80 || (peer.port == 443 && service.protocol == "https") {
-                peer.host.clone()
+                Cow::Borrowed(&host)
+            } else if let Some(header) = balancer.as_ref().and_then(|b| b.upstream.host_header.as_deref()) {
+                Cow::Borrowed(header)
+            } else if peer_port == 80 || (peer_port == 443 && service.protocol == "https") {
+                Cow::Borrowed(peer_host)
             } else {
-                format!("{}:{}", authority_host(&peer.host), peer.port)
+                Cow::Owned(format!("{}:{}", authority_host(peer_host), peer_port))
             };
             set(&mut cx.request.headers, header::HOST, &upstream_host);
             let destination = Destination {
-                host: &peer.host,
-                port: peer.port,
+                host: peer_host,
+                port: peer_port,
                 tls: tls.as_deref().map(|tls| (tls, server_name(&upstream_host))),
             };
             let request_body = match body.take() {
@@ -318,17 +333,23 @@ impl Gateway {
             };
             let mut request = Request::new(request_body);
             *request.method_mut() = method.clone();
-            *request.uri_mut() = target.clone();
+            // Like the headers, the URI is copied only for an attempt that may be retried.
+            *request.uri_mut() = if attempt + 1 == attempts {
+                target.take().unwrap_or_default()
+            } else {
+                target.clone().unwrap_or_default()
+            };
             *request.version_mut() = Version::HTTP_11;
             // Only an attempt that may be retried needs its own copy of the headers; the last one takes them
-            // (the accept header the error page needs is read before).
-            *request.headers_mut() = if attempt + 1 == attempts && selected.is_empty() {
+            // unless plugins read the request again in their response phases (the accept header the error page
+            // needs is read before).
+            *request.headers_mut() = if attempt + 1 == attempts && !any_response_phases(selected) {
                 std::mem::take(&mut cx.request.headers)
             } else {
                 cx.request.headers.clone()
             };
             let in_flight = member.and_then(|index| balancer.as_ref()?.begin(index));
-            match self.inner.client.send(&destination, timeouts, request).await {
+            match self.client.send(&destination, timeouts, request).await {
                 Ok(response) => {
                     let upstream_latency = sent_at.elapsed();
                     report(Attempt::Responded(response.status().as_u16()));
@@ -343,11 +364,10 @@ impl Gateway {
                         );
                     }
                     if settings.headers.upstream_latency {
-                        headers
-                            .insert("x-kong-upstream-latency", HeaderValue::from(upstream_latency.as_millis() as u64));
+                        headers.insert(X_KONG_UPSTREAM_LATENCY, millis(upstream_latency));
                     }
                     if settings.headers.proxy_latency {
-                        headers.insert("x-kong-proxy-latency", HeaderValue::from(proxy_latency.as_millis() as u64));
+                        headers.insert(X_KONG_PROXY_LATENCY, millis(proxy_latency));
                     }
                     if let Some(cookie) = hashed.set_cookie.take() {
                         headers.append(header::SET_COOKIE, cookie);
@@ -365,10 +385,10 @@ impl Gateway {
                     return Outcome::Proxied { response, upstream_status, upstream_latency };
                 }
                 Err(error) => {
-                    tracing::debug!(%error, attempt, upstream = %format_args!("{}:{}", peer.host, peer.port), "upstream attempt failed");
+                    tracing::debug!(%error, attempt, upstream = %format_args!("{peer_host}:{peer_port}"), "upstream attempt failed");
                     previous = member;
                     if matches!(error, UpstreamError::NameResolution(_)) && balancer.is_none() {
-                        tracing::error!("failed the initial dns/balancer resolve for '{}' with: {error}", peer.host);
+                        tracing::error!("failed the initial dns/balancer resolve for '{peer_host}' with: {error}");
                         return Outcome::Generated(json_exit(
                             StatusCode::SERVICE_UNAVAILABLE,
                             "name resolution failed",
@@ -415,7 +435,7 @@ impl Gateway {
                 (self.finish(page, Some(cx.started)), summary(status, None, None))
             }
         };
-        if selected.is_empty() {
+        if !any_response_phases(&selected) {
             return response;
         }
         let (mut parts, body) = response.into_parts();
@@ -433,9 +453,7 @@ impl Gateway {
             response.headers_mut().insert(header::SERVER, HeaderValue::from_static(PRODUCT));
         }
         if let (true, Some(started)) = (headers.response_latency, started) {
-            response
-                .headers_mut()
-                .insert("x-kong-response-latency", HeaderValue::from(started.elapsed().as_millis() as u64));
+            response.headers_mut().insert(X_KONG_RESPONSE_LATENCY, millis(started.elapsed()));
         }
         response
     }
@@ -463,7 +481,7 @@ fn summary(status: StatusCode, upstream_status: Option<u16>, upstream_latency: O
 
 /// `http`/`https`, or `grpc`/`grpcs` for gRPC requests.
 fn protocol_of(headers: &HeaderMap, tls: bool) -> Protocol {
-    let grpc = header_str(headers, "content-type").is_some_and(|t| t.starts_with("application/grpc"));
+    let grpc = header_str(headers, header::CONTENT_TYPE).is_some_and(|t| t.starts_with("application/grpc"));
     match (grpc, tls) {
         (false, false) => Protocol::Http,
         (false, true) => Protocol::Https,
@@ -476,37 +494,71 @@ fn protocol_of(headers: &HeaderMap, tls: bool) -> Protocol {
 struct Forwarded<'a> {
     trusted: bool,
     peer: IpAddr,
+    /// The connection's own values: the peer's address and the local port.
+    client: &'a Client,
     client_addr: IpAddr,
     proto: &'a str,
     host: &'a str,
-    port: u16,
     path: &'a str,
     prefix: Option<&'a str>,
 }
 
+const X_KONG_UPSTREAM_LATENCY: HeaderName = HeaderName::from_static("x-kong-upstream-latency");
+const X_KONG_PROXY_LATENCY: HeaderName = HeaderName::from_static("x-kong-proxy-latency");
+const X_KONG_RESPONSE_LATENCY: HeaderName = HeaderName::from_static("x-kong-response-latency");
+const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+const X_FORWARDED_PATH: HeaderName = HeaderName::from_static("x-forwarded-path");
+const X_FORWARDED_PREFIX: HeaderName = HeaderName::from_static("x-forwarded-prefix");
+
 impl Forwarded<'_> {
     fn apply(&self, headers: &mut HeaderMap) {
-        let incoming = |headers: &HeaderMap, name: &str| {
-            if self.trusted { header_str(headers, name).map(str::to_string) } else { None }
+        // The values are built straight into header values: no intermediate strings.
+        let incoming = |headers: &HeaderMap, name: &HeaderName| {
+            if self.trusted { headers.get(name).filter(|v| v.to_str().is_ok()).cloned() } else { None }
         };
-        let forwarded_for = match header_str(headers, "x-forwarded-for") {
-            Some(existing) => format!("{existing}, {}", self.peer),
-            None => self.client_addr.to_string(),
+        let text = |value: &str| HeaderValue::from_str(value).ok();
+        let owned = |value: String| HeaderValue::from_maybe_shared(bytes::Bytes::from(value)).ok();
+        let forwarded_for =
+            header_str(headers, &X_FORWARDED_FOR).map(|existing| owned(format!("{existing}, {}", self.peer)));
+        let host = incoming(headers, &X_FORWARDED_HOST).or_else(|| text(self.host));
+        let port = incoming(headers, &X_FORWARDED_PORT).or_else(|| Some(self.client.local_port.clone()));
+        let path = incoming(headers, &X_FORWARDED_PATH).or_else(|| text(self.path));
+        let prefix = match incoming(headers, &X_FORWARDED_PREFIX) {
+            Some(prefix) => Some(Some(prefix)),
+            None => self.prefix.map(text),
         };
-        let host = incoming(headers, "x-forwarded-host").unwrap_or_else(|| self.host.to_string());
-        let port = incoming(headers, "x-forwarded-port").unwrap_or_else(|| self.port.to_string());
-        let path = incoming(headers, "x-forwarded-path").unwrap_or_else(|| self.path.to_string());
-        let prefix = incoming(headers, "x-forwarded-prefix").or_else(|| self.prefix.map(str::to_string));
-        set(headers, HeaderName::from_static("x-real-ip"), &self.client_addr.to_string());
-        set(headers, HeaderName::from_static("x-forwarded-for"), &forwarded_for);
-        set(headers, HeaderName::from_static("x-forwarded-proto"), self.proto);
-        set(headers, HeaderName::from_static("x-forwarded-host"), &host);
-        set(headers, HeaderName::from_static("x-forwarded-port"), &port);
-        set(headers, HeaderName::from_static("x-forwarded-path"), &path);
+        let proto = match self.proto {
+            "http" => Some(HeaderValue::from_static("http")),
+            "https" => Some(HeaderValue::from_static("https")),
+            other => text(other),
+        };
+        // The client is the peer unless a trusted peer says otherwise: then the connection's value serves.
+        let real_ip = if self.client_addr == self.peer {
+            Some(self.client.peer_ip.clone())
+        } else {
+            owned(self.client_addr.to_string())
+        };
+        let forwarded_for = forwarded_for.unwrap_or_else(|| real_ip.clone());
+        headers.reserve(7);
+        let mut set = |name: HeaderName, value: Option<HeaderValue>| {
+            if let Some(value) = value {
+                headers.insert(name, value);
+            }
+        };
+        set(X_REAL_IP, real_ip);
+        set(X_FORWARDED_FOR, forwarded_for);
+        set(X_FORWARDED_PROTO, proto);
+        set(X_FORWARDED_HOST, host);
+        set(X_FORWARDED_PORT, port);
+        set(X_FORWARDED_PATH, path);
         match prefix {
-            Some(prefix) => set(headers, HeaderName::from_static("x-forwarded-prefix"), &prefix),
+            Some(prefix) => set(X_FORWARDED_PREFIX, prefix),
             None => {
-                headers.remove("x-forwarded-prefix");
+                headers.remove(X_FORWARDED_PREFIX);
             }
         }
     }
@@ -517,7 +569,7 @@ fn client_address(headers: &HeaderMap, peer: IpAddr, trusted: bool) -> IpAddr {
     if !trusted {
         return peer;
     }
-    header_str(headers, "x-real-ip").and_then(|v| v.trim().parse().ok()).unwrap_or(peer)
+    header_str(headers, &X_REAL_IP).and_then(|v| v.trim().parse().ok()).unwrap_or(peer)
 }
 
 fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
@@ -526,13 +578,13 @@ fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
     }
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// The `Host` header, or the authority of an HTTP/2 request.
 fn request_host(headers: &HeaderMap, uri: &Uri) -> String {
-    header_str(headers, "host")
+    header_str(headers, header::HOST)
         .map(str::to_string)
         .or_else(|| uri.authority().map(|a| a.to_string()))
         .unwrap_or_default()
@@ -549,8 +601,27 @@ fn server_name(host: &str) -> &str {
     host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
 }
 
-fn authority_host(host: &str) -> String {
-    if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() }
+fn authority_host(host: &str) -> Cow<'_, str> {
+    if host.contains(':') && !host.starts_with('[') { Cow::Owned(format!("[{host}]")) } else { Cow::Borrowed(host) }
+}
+
+/// `text` in lower case, copied only when it has upper-case letters.
+fn lower_case(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// A latency header's value in whole milliseconds; the usual single digits are static values.
+fn millis(latency: Duration) -> HeaderValue {
+    const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+    let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+    match DIGITS.get(ms as usize) {
+        Some(digit) => HeaderValue::from_static(digit),
+        None => HeaderValue::from(ms),
+    }
 }
 
 fn body_is_empty(headers: &HeaderMap) -> bool {
@@ -558,30 +629,44 @@ fn body_is_empty(headers: &HeaderMap) -> bool {
         && headers.get(header::CONTENT_LENGTH).is_none_or(|v| v.as_bytes() == b"0")
 }
 
+/// The headers that only concern one connection (RFC 9110 §7.6.1, and the proxy ones nginx drops).
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "proxy"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "proxy-authorization"
+            | "proxy-authenticate"
+    )
+}
+
 /// Removes the hop-by-hop headers of one connection before the message crosses to the other.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Most messages have none, or only `Connection: keep-alive`: one pass over the names finds out, and only
+    // the names present are removed.
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .filter_map(|token| {
+            let token = token.trim();
+            headers.keys().find(|name| name.as_str().eq_ignore_ascii_case(token)).cloned()
+        })
         .collect();
     for name in named {
         headers.remove(name);
     }
-    for name in [
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "proxy",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "proxy-authorization",
-        "proxy-authenticate",
-    ] {
+    while let Some(name) = headers.keys().find(|name| is_hop_by_hop(name)).cloned() {
         headers.remove(name);
     }
 }
@@ -603,11 +688,30 @@ fn https_redirect(status: u16, host: &str, uri: &Uri) -> Response<GatewayBody> {
     response
 }
 
-/// [`Gateway`] bound to one connection.
+/// One client connection as the gateway sees it: what the listener says about it, and the header values it
+/// gives every request on it (built once per connection, then shared by reference count).
+struct Client {
+    conn: ConnInfo,
+    /// `X-Real-IP` and `X-Forwarded-For` when the client is the peer.
+    peer_ip: HeaderValue,
+    /// `X-Forwarded-Port`.
+    local_port: HeaderValue,
+}
+
+impl Client {
+    fn new(conn: ConnInfo) -> Client {
+        let peer_ip = HeaderValue::from_maybe_shared(bytes::Bytes::from(conn.remote.ip().to_string()))
+            .expect("an IP address is a valid header value");
+        let local_port = HeaderValue::from(conn.local.port());
+        Client { conn, peer_ip, local_port }
+    }
+}
+
+/// [`Gateway`] bound to one connection. Requests clone only this connection's own reference count, never one
+/// that other connections (or workers) write too.
 #[derive(Clone)]
 pub struct GatewayService {
-    gateway: Gateway,
-    conn: ConnInfo,
+    bound: Arc<(Gateway, Client)>,
 }
 
 impl<B> tower::Service<Request<B>> for GatewayService
@@ -624,9 +728,11 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let gateway = self.gateway.clone();
-        let conn = self.conn.clone();
-        Box::pin(async move { Ok(gateway.handle(request, conn).await) })
+        let bound = self.bound.clone();
+        Box::pin(async move {
+            let (gateway, client) = &*bound;
+            Ok(gateway.handle(request, client).await)
+        })
     }
 }
 

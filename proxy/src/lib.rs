@@ -1,9 +1,10 @@
 //! Gatehouse's proxy crate.
 //!
 //! [`model`] is always built: serde-only types shared by the Admin API, the admin UI (compiled to wasm) and
-//! the engine. Everything else sits behind the default `engine` feature: TLS, the listener loop and the
+//! the engine, with [`config_hash`] (std only) for its maps. Everything else sits behind the default `engine` feature: TLS, the listener loop and the
 //! gateway service that answers client traffic from the current configuration snapshot.
 
+pub mod config_hash;
 pub mod model;
 
 #[cfg(feature = "engine")]

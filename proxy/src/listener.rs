@@ -28,18 +28,28 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub struct ListenSpec {
     pub addr: SocketAddr,
     pub ssl: bool,
+    /// `reuseport`: each proxy worker binds its own socket with `SO_REUSEPORT` (the kernel spreads
+    /// connections over them) instead of all accepting from one.
+    pub reuseport: bool,
 }
 
 impl std::fmt::Display for ListenSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}{}", self.addr, if self.ssl { " ssl" } else { "" })
+        write!(
+            f,
+            "{}{}{}",
+            self.addr,
+            if self.ssl { " ssl" } else { "" },
+            if self.reuseport { " reuseport" } else { "" }
+        )
     }
 }
 
 /// Parses a Kong listen setting: comma-separated `ADDRESS:PORT` entries with optional flags, or `off`.
 ///
-/// `http2` is accepted and implied (every listener speaks HTTP/1.1 and HTTP/2); `reuseport`, `deferred`,
-/// `bind` and `backlog=N` are nginx socket tuning that Gatehouse accepts and does not need.
+/// `http2` is accepted and implied (every listener speaks HTTP/1.1 and HTTP/2); `reuseport` gives each proxy
+/// worker its own socket; `deferred`, `bind` and `backlog=N` are nginx socket tuning that Gatehouse accepts
+/// and does not need.
 pub fn parse_listen(value: &str) -> Result<Vec<ListenSpec>, String> {
     let value = value.trim();
     if value.eq_ignore_ascii_case("off") {
@@ -50,16 +60,17 @@ pub fn parse_listen(value: &str) -> Result<Vec<ListenSpec>, String> {
         let mut words = entry.split_whitespace();
         let address = words.next().ok_or_else(|| format!("empty entry in '{value}'"))?;
         let addr = parse_socket_addr(address)?;
-        let mut ssl = false;
+        let (mut ssl, mut reuseport) = (false, false);
         for flag in words {
             match flag {
                 "ssl" => ssl = true,
-                "http2" | "reuseport" | "deferred" | "bind" => {}
+                "reuseport" => reuseport = true,
+                "http2" | "deferred" | "bind" => {}
                 f if f.starts_with("backlog=") && f["backlog=".len()..].parse::<u32>().is_ok() => {}
                 other => return Err(format!("unknown flag '{other}' in '{}'", entry.trim())),
             }
         }
-        specs.push(ListenSpec { addr, ssl });
+        specs.push(ListenSpec { addr, ssl, reuseport });
     }
     Ok(specs)
 }
@@ -322,8 +333,8 @@ mod tests {
         assert_eq!(
             specs,
             vec![
-                ListenSpec { addr: "0.0.0.0:80".parse().unwrap(), ssl: false },
-                ListenSpec { addr: "0.0.0.0:443".parse().unwrap(), ssl: true },
+                ListenSpec { addr: "0.0.0.0:80".parse().unwrap(), ssl: false, reuseport: false },
+                ListenSpec { addr: "0.0.0.0:443".parse().unwrap(), ssl: true, reuseport: false },
             ]
         );
     }
@@ -332,7 +343,8 @@ mod tests {
     fn accepts_ipv6_wildcards_and_nginx_flags() {
         let specs = parse_listen("[::1]:8443 ssl http2 reuseport backlog=16384, *:8000").unwrap();
         assert_eq!(specs[0].addr, "[::1]:8443".parse().unwrap());
-        assert!(specs[0].ssl);
+        assert!(specs[0].ssl && specs[0].reuseport);
+        assert!(!specs[1].reuseport);
         assert_eq!(specs[1].addr, "0.0.0.0:8000".parse().unwrap());
         assert!(parse_listen("off").unwrap().is_empty());
     }

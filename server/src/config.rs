@@ -171,6 +171,9 @@ pub struct Config {
     pub upstream_keepalive_max_requests: u32,
     /// Seconds an idle upstream connection is kept.
     pub upstream_keepalive_idle_timeout: u64,
+    /// Proxy worker threads, each with its own single-threaded runtime and upstream pool, as nginx runs
+    /// worker processes: `auto` (one per available core) or a number.
+    pub nginx_worker_processes: String,
 }
 
 impl Default for Config {
@@ -230,6 +233,7 @@ impl Default for Config {
             upstream_keepalive_pool_size: 60,
             upstream_keepalive_max_requests: 100,
             upstream_keepalive_idle_timeout: 60,
+            nginx_worker_processes: "auto".into(),
         }
     }
 }
@@ -305,6 +309,7 @@ impl Config {
         self.header_set()?;
         self.head_limits()?;
         self.client_header_timeout()?;
+        self.proxy_workers()?;
         self.oxd_settings()?;
         if self.database == Database::Postgres && self.pg_host.is_empty() {
             return Err(ConfigError::Invalid("'pg_host' must be set when 'database' is 'postgres'".into()));
@@ -365,6 +370,19 @@ impl Config {
                 origin: "the configuration".into(),
                 message: format!("'{}' is not a time such as 60s, 500ms or 1m", self.client_header_timeout),
             }
+        })
+    }
+
+    /// The parsed `nginx_worker_processes` setting: how many proxy workers run.
+    pub fn proxy_workers(&self) -> Result<usize, ConfigError> {
+        let value = self.nginx_worker_processes.trim();
+        if value == "auto" {
+            return Ok(std::thread::available_parallelism().map_or(1, usize::from));
+        }
+        value.parse::<usize>().ok().filter(|n| (1..=1024).contains(n)).ok_or_else(|| ConfigError::Value {
+            key: "nginx_worker_processes".into(),
+            origin: "the configuration".into(),
+            message: format!("'{value}' is neither 'auto' nor a number of workers from 1 to 1024"),
         })
     }
 

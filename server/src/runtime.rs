@@ -1,5 +1,5 @@
-//! `gatehouse start`: opens the store, binds every listener (all or nothing), serves them on one tokio
-//! runtime, keeps the proxy's snapshot in step with the configuration version, and shuts down gracefully on
+//! `gatehouse start`: opens the store, binds every listener (all or nothing), serves the proxy listeners on
+//! the proxy workers (`workers`) and the others on the calling runtime, keeps the proxy's snapshot in step with the configuration version, and shuts down gracefully on
 //! SIGINT or SIGTERM.
 
 use std::collections::HashMap;
@@ -35,6 +35,8 @@ use crate::secrets::SecretBox;
 use crate::store::{DatabaseExpiring, DatabaseSites, Store, StoreError};
 use crate::{admin_api, admin_gui, oxd_api};
 
+mod workers;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
@@ -51,6 +53,8 @@ pub enum StartError {
     Oxd(String),
     #[error("cannot install the signal handlers: {0}")]
     Signals(std::io::Error),
+    #[error("cannot start the proxy workers: {0}")]
+    Workers(std::io::Error),
 }
 
 /// A listener address that cannot be bound, with the setting to change.
@@ -198,6 +202,7 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
 
     let mut tasks = JoinSet::new();
     tasks.spawn(follow_configuration(node.clone(), gateway.clone(), sni, shutdown.clone()));
+    let mut proxy_listeners = Vec::new();
     for Bound { role, spec, listener } in bound {
         let acceptor = match (spec.ssl, role) {
             (false, _) => None,
@@ -208,11 +213,7 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
         let shutdown = shutdown.clone();
         let options = options.clone();
         match role {
-            Role::Proxy => {
-                let gateway = gateway.clone();
-                let stats = node.proxy_stats.clone();
-                tasks.spawn(serve(listener, acceptor, move |conn| gateway.service(conn), stats, shutdown, options));
-            }
+            Role::Proxy => proxy_listeners.push(workers::ProxyListener { spec, listener, tls: acceptor }),
             Role::Admin => {
                 let admin = admin.clone();
                 tasks.spawn(serve(
@@ -247,6 +248,12 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
                 ));
             }
         }
+    }
+    if !proxy_listeners.is_empty() {
+        let count = node.config.proxy_workers()?;
+        let serving = workers::Serving { gateway, stats: node.proxy_stats.clone(), shutdown, options };
+        tasks.spawn(workers::start(count, proxy_listeners, serving).map_err(StartError::Workers)?);
+        tracing::info!(workers = count, "proxy workers started");
     }
     tracing::info!(node_id = %node.id, version = proxy::VERSION, database = node.config.database.as_str(), "Gatehouse started");
     Ok(Running { node, tasks })
@@ -440,7 +447,7 @@ pub async fn build_snapshot(
 }
 
 async fn bind(role: Role, spec: ListenSpec) -> Result<Bound, StartError> {
-    match TcpListener::bind(spec.addr).await {
+    match workers::listen(spec.addr, spec.reuseport && role == Role::Proxy) {
         Ok(listener) => {
             // Port 0 asks the system for a free port; report and serve the real one.
             let addr = listener.local_addr().unwrap_or(spec.addr);

@@ -72,7 +72,9 @@ async fn client_certificates_give_mutual_tls_and_connections_are_reused() {
     let ca = TestCa::new("Gatehouse test CA");
     let tls = upstream(&ca).await;
     let client = ca.issue("gatehouse-client", &["gatehouse.client"]);
-    let (node, _dir) = Gatehouse::start(&[]);
+    // One proxy worker: each worker keeps its own pool (as nginx's workers do), and requests on new client
+    // connections may land on any worker.
+    let (node, _dir) = Gatehouse::start(&["--nginx_worker_processes", "1"]);
     let certificate =
         admin(&node, Method::POST, "/certificates", json!({"cert": client.cert_pem, "key": client.key_pem})).await;
     let url = format!("https://localhost:{}", tls.addr.port());

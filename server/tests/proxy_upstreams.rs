@@ -197,7 +197,9 @@ async fn bursts_against_dead_and_silent_upstreams_leave_no_sockets_fds_or_thread
 #[tokio::test]
 async fn upstream_connections_are_kept_alive_and_reused() {
     let upstream = faulty::trickling(1, Duration::ZERO).await;
-    let (node, _dir) = Gatehouse::start(&[]);
+    // One proxy worker: each worker keeps its own pool (as nginx's workers do), and these requests come on
+    // new client connections that any worker may accept.
+    let (node, _dir) = Gatehouse::start(&["--nginx_worker_processes", "1"]);
     service(&node, "kept", json!({"url": format!("http://{}", upstream.addr)})).await;
     configured(&node).await;
     for _ in 0..5 {

@@ -1,41 +1,60 @@
 //! A small expiring cache with single-flight fetches: concurrent misses for one key wait for the first
 //! caller's fetch and share its result (`gluu-plugins.md` §14 D3).
+//!
+//! A hit (the proxy's hot path: every request with a cached token) takes the map's read lock and reads the
+//! value without any other lock or reference count, so proxy workers reading the same entries do not wait for
+//! each other; only misses and fetches take the write lock or a slot's fetch lock.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-type Slot<V> = Arc<tokio::sync::Mutex<Option<(V, Instant)>>>;
+use arc_swap::ArcSwapOption;
+
+/// One key's entry: the value with its expiry, and the lock its fetches take turns on.
+struct Slot<V> {
+    value: ArcSwapOption<(V, Instant)>,
+    fetching: tokio::sync::Mutex<()>,
+}
+
+impl<V: Clone> Slot<V> {
+    fn fresh(&self, now: Instant) -> Option<V> {
+        self.value.load().as_ref().filter(|entry| entry.1 > now).map(|entry| entry.0.clone())
+    }
+}
 
 pub struct Cache<K, V> {
-    slots: Mutex<HashMap<K, Slot<V>>>,
+    slots: RwLock<HashMap<K, Arc<Slot<V>>>>,
     capacity: usize,
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
     pub fn new(capacity: usize) -> Cache<K, V> {
-        Cache { slots: Mutex::new(HashMap::new()), capacity }
+        Cache { slots: RwLock::new(HashMap::new()), capacity }
     }
 
-    fn slot(&self, key: &K) -> Slot<V> {
-        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+    fn slot(&self, key: &K) -> Arc<Slot<V>> {
+        if let Some(slot) = self.slots.read().unwrap_or_else(|e| e.into_inner()).get(key) {
+            return slot.clone();
+        }
+        let mut slots = self.slots.write().unwrap_or_else(|e| e.into_inner());
         if let Some(slot) = slots.get(key) {
             return slot.clone();
         }
         if slots.len() >= self.capacity {
-            // Drop the expired entries (and, if that is not enough, the idle ones) before growing.
+            // Drop the expired entries (and, if that is not enough, the idle ones) before growing; a slot some
+            // caller holds is being fetched.
             let now = Instant::now();
-            slots.retain(|_, slot| {
-                Arc::strong_count(slot) > 1
-                    || slot.try_lock().map(|v| v.as_ref().is_some_and(|(_, until)| *until > now)).unwrap_or(true)
-            });
+            slots
+                .retain(|_, slot| Arc::strong_count(slot) > 1 || slot.value.load().as_ref().is_some_and(|e| e.1 > now));
             if slots.len() >= self.capacity {
                 slots.retain(|_, slot| Arc::strong_count(slot) > 1);
             }
         }
-        slots.entry(key.clone()).or_default().clone()
+        let empty = || Arc::new(Slot { value: ArcSwapOption::empty(), fetching: tokio::sync::Mutex::new(()) });
+        slots.entry(key.clone()).or_insert_with(empty).clone()
     }
 
     /// The cached value, or the result of `fetch` (value and time to live) stored for later callers. An error
@@ -46,35 +65,34 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(V, Duration), E>>,
     {
+        if !force && let Some(value) = self.peek(key) {
+            return Ok(value);
+        }
         let slot = self.slot(key);
-        let mut guard = slot.lock().await;
-        if !force
-            && let Some((value, until)) = guard.as_ref()
-            && *until > Instant::now()
-        {
-            return Ok(value.clone());
+        let _fetching = slot.fetching.lock().await;
+        // Another caller may have fetched while this one waited.
+        if !force && let Some(value) = slot.fresh(Instant::now()) {
+            return Ok(value);
         }
         let (value, ttl) = fetch().await?;
         if !ttl.is_zero() {
-            *guard = Some((value.clone(), Instant::now() + ttl));
+            slot.value.store(Some(Arc::new((value.clone(), Instant::now() + ttl))));
         }
         Ok(value)
     }
 
     /// The cached value, if fresh, without waiting for a fetch in progress.
     pub fn peek(&self, key: &K) -> Option<V> {
-        let slot = self.slots.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned()?;
-        let guard = slot.try_lock().ok()?;
-        guard.as_ref().filter(|(_, until)| *until > Instant::now()).map(|(v, _)| v.clone())
+        self.slots.read().unwrap_or_else(|e| e.into_inner()).get(key)?.fresh(Instant::now())
     }
 
     pub fn remove(&self, key: &K) {
-        self.slots.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        self.slots.write().unwrap_or_else(|e| e.into_inner()).remove(key);
     }
 
     /// Forgets every entry (fetches in progress finish for their waiters, then are not kept).
     pub fn clear(&self) {
-        self.slots.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.slots.write().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }
 

@@ -84,7 +84,7 @@ pub struct RequestCtx {
     pub authenticated_groups: Option<Vec<String>>,
     /// The bearer token an authentication plugin validated, and what the OP said about it.
     pub request_token: Option<String>,
-    pub request_token_data: Option<Value>,
+    pub request_token_data: Option<Arc<Value>>,
     pub userinfo: Option<Value>,
     /// Typed per-request state of individual plugins (one private type per plugin).
     pub extensions: http::Extensions,

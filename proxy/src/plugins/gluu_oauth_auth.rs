@@ -7,12 +7,12 @@
 //! OP call (§14 D1–D3). The consumer is looked up in the current snapshot on every request. Upstream headers
 //! come from `custom_headers` when configured (computed once per cached token), else from the legacy set.
 
-use std::sync::{Arc, LazyLock, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use arc_swap::ArcSwapOption;
 use http::StatusCode;
 use http::header::{self, HeaderName, HeaderValue};
-use regex::Regex;
 use ring::digest;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -55,7 +55,7 @@ pub enum Validation {
     Rejected(String),
 }
 
-/// A valid token: its data as the OP (or the JWT) gave it, and the `custom_headers` computed for it.
+/// A valid token: its data as the OP (or the JWT) gave it, and what requests with it pass on.
 #[derive(Debug)]
 pub struct ActiveToken {
     pub data: Map<String, Value>,
@@ -63,6 +63,19 @@ pub struct ActiveToken {
     /// fingerprint of the configuration and the consumer they were computed for: when either changes (a
     /// reconfigured plugin, consumer mapping switched, the consumer replaced) they are computed again.
     headers: Mutex<Option<(HeadersFor, UpstreamHeaders)>>,
+    /// The token data and legacy headers for the consumer last seen with the token, so that a cache hit
+    /// neither copies the token data nor serializes the consumer.
+    identity: ArcSwapOption<Identity>,
+}
+
+/// What a request authenticated by a token carries on, for one consumer (or none, without consumer
+/// mapping): the token data with `consumer` added when mapped (§6 step 5), and the legacy upstream headers.
+#[derive(Debug)]
+struct Identity {
+    /// The snapshot's consumer it was built for, held so the comparison by identity stays sound.
+    consumer: Option<Arc<Consumer>>,
+    token_data: Arc<Value>,
+    legacy_headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// What cached headers were computed for: the `custom_headers` fingerprint and the consumer's id.
@@ -70,7 +83,31 @@ type HeadersFor = (u64, Option<Uuid>);
 
 impl ActiveToken {
     pub fn new(data: Map<String, Value>) -> ActiveToken {
-        ActiveToken { data, headers: Mutex::new(None) }
+        ActiveToken { data, headers: Mutex::new(None), identity: ArcSwapOption::empty() }
+    }
+
+    /// The token's [`Identity`] for `consumer`, built unless the last one was for the same consumer object (a
+    /// consumer replaced in a new snapshot is another object). Two requests building it at once build the same.
+    fn identity(&self, consumer: Option<&Arc<Consumer>>) -> Arc<Identity> {
+        if let Some(identity) = self.identity.load_full()
+            && match (&identity.consumer, consumer) {
+                (None, None) => true,
+                (Some(built_for), Some(consumer)) => Arc::ptr_eq(built_for, consumer),
+                _ => false,
+            }
+        {
+            return identity;
+        }
+        let mut data = self.data.clone();
+        if let Some(consumer) = consumer {
+            data.insert("consumer".into(), consumer_json(consumer));
+        }
+        let token_data = Value::Object(data);
+        let legacy_headers = legacy_headers(consumer.map(Arc::as_ref), &token_data);
+        let identity =
+            Arc::new(Identity { consumer: consumer.cloned(), token_data: Arc::new(token_data), legacy_headers });
+        self.identity.store(Some(identity.clone()));
+        identity
     }
 
     /// The headers `custom` gives for this token, computed by `compute` unless cached. Concurrent requests
@@ -94,8 +131,42 @@ impl ActiveToken {
     }
 }
 
-/// (plugin instance, token kind, OP, SHA-256 of the token).
-pub type TokenKey = (Uuid, &'static str, String, [u8; 32]);
+/// A token-cache key: plugin instance, token kind, OP and the SHA-256 of the token (D1). Equality compares
+/// all of it; the map hashes only part of the digest, which is already uniformly distributed (and hashed with
+/// the map's random keys, so chosen tokens cannot pile up in one bucket).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenKey {
+    pub plugin: Uuid,
+    pub kind: &'static str,
+    /// The OP, by [`op_number`].
+    pub op: u32,
+    pub digest: [u8; 32],
+}
+
+impl std::hash::Hash for TokenKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(&self.digest[..16]);
+    }
+}
+
+impl TokenKey {
+    pub fn new(plugin: Uuid, kind: &'static str, op: u32, token: &str) -> TokenKey {
+        let digest = digest::digest(&digest::SHA256, token.as_bytes());
+        TokenKey { plugin, kind, op, digest: digest.as_ref().try_into().expect("SHA-256 digests are 32 bytes") }
+    }
+}
+
+/// A number per distinct OP (its discovery URL) for the life of the process, so token-cache keys are plain
+/// values built per request without allocating. Called when plugins are built, never per request.
+pub fn op_number(discovery: &str) -> u32 {
+    static OPS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut ops = OPS.lock().unwrap_or_else(|e| e.into_inner());
+    let index = ops.iter().position(|op| op == discovery).unwrap_or_else(|| {
+        ops.push(discovery.to_string());
+        ops.len() - 1
+    });
+    u32::try_from(index).expect("fewer than 2^32 OPs")
+}
 pub type TokenCache = crate::oxd::cache::Cache<TokenKey, Validation>;
 
 pub fn token_cache(settings: &TokenCacheSettings) -> Arc<TokenCache> {
@@ -126,7 +197,8 @@ enum PassCredentials {
 pub struct GluuOauthAuth {
     id: Uuid,
     site: PluginSite,
-    op_discovery: String,
+    /// [`op_number`] of the site's OP discovery URL.
+    op: u32,
     anonymous: Option<String>,
     pass_credentials: PassCredentials,
     consumer_mapping: bool,
@@ -140,7 +212,33 @@ pub struct GluuOauthAuth {
     cache_settings: TokenCacheSettings,
 }
 
-static BEARER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\s*[Bb]earer\s+(.+)").expect("a valid regex"));
+/// The bearer token of an `Authorization` value: the first capture of `\s*[Bb]earer\s+(.+)` searched anywhere in
+/// it (`gluu-plugins.md` §3.1), found without running a regex on every request.
+fn bearer_token(value: &str) -> Option<&str> {
+    let until_newline = |text: &str| text.split('\n').next().unwrap_or_default().len();
+    let mut from = 0;
+    while let Some(found) = value[from..].find("earer") {
+        let at = from + found;
+        from = at + 1;
+        if !matches!(value.as_bytes()[..at].last(), Some(b'B' | b'b')) {
+            continue;
+        }
+        let after = &value[at + "earer".len()..];
+        let rest = after.trim_start_matches(char::is_whitespace);
+        let space = &after[..after.len() - rest.len()];
+        if space.is_empty() {
+            continue;
+        }
+        if !rest.is_empty() {
+            return Some(&rest[..until_newline(rest)]);
+        }
+        // Nothing after the whitespace: `\s+` gives back its last characters that `.` can take.
+        let Some((start, _)) = space.char_indices().skip(1).filter(|(_, c)| *c != '\n').last() else { continue };
+        let tail = &space[start..];
+        return Some(&tail[..until_newline(tail)]);
+    }
+    None
+}
 
 /// The headers that only the gateway may set; a client's own are removed.
 const IDENTITY_HEADERS: [&str; 10] = [
@@ -176,7 +274,7 @@ impl GluuOauthAuth {
             PluginSite { oxd_id: s.oxd_id, client_id: s.client_id, client_secret: s.client_secret, op_url: s.op_url };
         Ok(GluuOauthAuth {
             id,
-            op_discovery: site.op_discovery(),
+            op: op_number(&site.op_discovery()),
             site,
             anonymous: s.anonymous.map(|a| a.trim().to_string()).filter(|a| !a.is_empty()),
             pass_credentials: match s.pass_credentials.as_deref() {
@@ -196,8 +294,7 @@ impl GluuOauthAuth {
 
     /// Validates `token` (cached).
     async fn validate(&self, token: &str) -> Result<Validation, OxdError> {
-        let hash: [u8; 32] = digest::digest(&digest::SHA256, token.as_bytes()).as_ref().try_into().unwrap_or([0; 32]);
-        let key: TokenKey = (self.id, "access_token", self.op_discovery.clone(), hash);
+        let key = TokenKey::new(self.id, "access_token", self.op, token);
         let settings = self.cache_settings;
         self.cache
             .get_or_fetch(&key, false, || async {
@@ -242,17 +339,17 @@ impl GluuOauthAuth {
     }
 
     async fn authenticate(&self, cx: &mut RequestCtx) -> Flow {
-        for name in IDENTITY_HEADERS {
-            cx.request.headers.remove(name);
+        // Clients rarely send any: one pass over the names instead of a lookup of each.
+        if cx.request.headers.keys().any(|name| IDENTITY_HEADERS.contains(&name.as_str())) {
+            for name in IDENTITY_HEADERS {
+                cx.request.headers.remove(name);
+            }
         }
         if let Some(custom) = &self.custom_headers {
             custom.remove_client_values(&mut cx.request.headers);
         }
-        let token = cx
-            .header("authorization")
-            .and_then(|value| BEARER.captures(value))
-            .and_then(|captures| captures.get(1))
-            .map(|m| m.as_str().to_string());
+        let authorization = cx.request.headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok());
+        let token = authorization.and_then(bearer_token).map(str::to_string);
         let Some(token) = token else {
             return match &self.anonymous {
                 Some(anonymous) => self.anonymous_branch(cx, anonymous),
@@ -272,28 +369,24 @@ impl GluuOauthAuth {
                 return unexpected();
             }
         };
-        let client_id = active.data.get("client_id").and_then(Value::as_str).map(str::to_string);
-        let mut token_data = active.data.clone();
+        let client_id = active.data.get("client_id").and_then(Value::as_str);
         let consumer = if self.consumer_mapping {
-            let found = client_id.as_deref().and_then(|id| cx.snapshot.consumers_by_custom_id.get(id)).cloned();
+            let found = client_id.and_then(|id| cx.snapshot.consumers_by_custom_id.get(id)).cloned();
             let Some(consumer) = found else {
-                tracing::info!(
-                    client_id = client_id.as_deref().unwrap_or_default(),
-                    "consumer with custom_id not found"
-                );
+                tracing::info!(client_id = client_id.unwrap_or_default(), "consumer with custom_id not found");
                 return unauthorized("Unknown consumer");
             };
-            token_data.insert("consumer".into(), consumer_json(&consumer));
             Some(consumer)
         } else {
             None
         };
-        if let Some(client_id) = &client_id {
-            cx.credential = Some(Credential { id: client_id.clone(), consumer: consumer.as_ref().map(|c| c.id) });
+        let identity = active.identity(consumer.as_ref());
+        if let Some(client_id) = client_id {
+            cx.credential = Some(Credential { id: client_id.to_string(), consumer: consumer.as_ref().map(|c| c.id) });
         }
         cx.consumer = consumer.clone();
         cx.gluu_flags().oauth_client_authenticated = true;
-        let token_data = Value::Object(token_data);
+        let token_data = &*identity.token_data;
         match self.pass_credentials {
             PassCredentials::Pass => {}
             PassCredentials::Hide => {
@@ -301,15 +394,18 @@ impl GluuOauthAuth {
             }
             PassCredentials::PhantomToken => {
                 if token_data.get("active").is_some_and(truthy)
-                    && let Ok(value) = HeaderValue::from_str(&format!("Bearer {}", jwt::unsigned(&token_data)))
+                    && let Ok(value) = HeaderValue::from_str(&format!("Bearer {}", jwt::unsigned(token_data)))
                 {
                     cx.request.headers.insert(header::AUTHORIZATION, value);
                 }
             }
         }
-        self.identity_headers(cx, consumer.as_deref(), &token_data, Some(&active));
+        match &self.custom_headers {
+            Some(_) => self.identity_headers(cx, consumer.as_deref(), token_data, Some(&active)),
+            None => apply(&identity.legacy_headers, &mut cx.request.headers),
+        }
         cx.request_token = Some(token);
-        cx.request_token_data = Some(token_data);
+        cx.request_token_data = Some(identity.token_data.clone());
         Flow::Continue
     }
 
@@ -341,7 +437,7 @@ impl GluuOauthAuth {
         token: Option<&ActiveToken>,
     ) {
         let Some(custom) = &self.custom_headers else {
-            return legacy_headers(cx, consumer, data);
+            return apply(&legacy_headers(consumer, data), &mut cx.request.headers);
         };
         let compute = || custom.compute(&Environment::auth(data));
         let headers = match token {
@@ -365,12 +461,20 @@ fn consumer_json(consumer: &Consumer) -> Value {
     serde_json::to_value(consumer).unwrap_or_default()
 }
 
+fn apply(headers: &[(HeaderName, HeaderValue)], to: &mut http::HeaderMap) {
+    to.reserve(headers.len());
+    for (name, value) in headers {
+        to.insert(name.clone(), value.clone());
+    }
+}
+
 /// Kong's consumer headers and the OAuth ones (the issue's legacy set), used when `custom_headers` is not
 /// configured (an empty array is configured: no headers, as in GG).
-fn legacy_headers(cx: &mut RequestCtx, consumer: Option<&Consumer>, data: &Value) {
+fn legacy_headers(consumer: Option<&Consumer>, data: &Value) -> Vec<(HeaderName, HeaderValue)> {
+    let mut headers = Vec::new();
     let mut set = |name: &'static str, value: String| {
         if let Ok(value) = HeaderValue::from_str(&value) {
-            cx.request.headers.insert(HeaderName::from_static(name), value);
+            headers.push((HeaderName::from_static(name), value));
         }
     };
     if let Some(consumer) = consumer {
@@ -392,11 +496,16 @@ fn legacy_headers(cx: &mut RequestCtx, consumer: Option<&Consumer>, data: &Value
         }
         None => set("x-anonymous-consumer", "true".into()),
     }
+    headers
 }
 
 impl Plugin for GluuOauthAuth {
     fn access<'a>(&'a self, cx: &'a mut RequestCtx) -> Access<'a> {
         Access::Later(Box::pin(self.authenticate(cx)))
+    }
+
+    fn response_phases(&self) -> bool {
+        false
     }
 }
 
@@ -415,6 +524,55 @@ mod tests {
             iterate: None,
         };
         CustomHeaders::new(&[config]).unwrap()
+    }
+
+    #[test]
+    fn the_bearer_token_is_what_the_specified_regex_captures() {
+        let regex = regex::Regex::new(r"\s*[Bb]earer\s+(.+)").unwrap();
+        let samples = [
+            "Bearer abc",
+            "bearer abc.def-ghi",
+            "  Bearer   abc  ",
+            "BEARER abc",
+            "Bearerabc",
+            "Bearer",
+            "Bearer ",
+            "Bearer  ",
+            "Bearer \t",
+            "Bearer \n",
+            "Bearer  \n",
+            "Bearer \n\n ",
+            "Bearer a\nb",
+            "Basic xyz, Bearer tok",
+            "NotBearer tok",
+            "earer tok",
+            "Bearer\tBearer tok",
+            "Bearer\u{a0}tok",
+            "xBearer bearer y",
+            "Bearer  Bearer",
+            "Beare r tok",
+            "",
+            "ébearer é",
+        ];
+        for sample in samples {
+            let expected = regex.captures(sample).and_then(|c| c.get(1)).map(|m| m.as_str());
+            assert_eq!(bearer_token(sample), expected, "{sample:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_bearer_token_matches_the_regex_on_any_text(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec!["Bearer", "bearer", "B", "earer", " ", "\t", "\n", "x.y", "\u{a0}"]),
+                0..10,
+            )
+        ) {
+            let sample = pieces.concat();
+            let regex = regex::Regex::new(r"\s*[Bb]earer\s+(.+)").unwrap();
+            let expected = regex.captures(&sample).and_then(|c| c.get(1)).map(|m| m.as_str());
+            proptest::prop_assert_eq!(bearer_token(&sample), expected);
+        }
     }
 
     #[test]

@@ -79,7 +79,7 @@ impl GluuOauthPep {
 
     fn is_access_granted(&self, matched: &Match<'_>, token_data: &Value) -> bool {
         match self.expressions.get(matched.index) {
-            Some(Ok(expression)) => expression.grants(&token_scopes(token_data), &matched.captures),
+            Some(Ok(expression)) => expression.grants(Scopes::of(token_data), &matched.captures),
             Some(Err(error)) => {
                 // GG answers 500 here; a broken condition denies instead, and says why in the log.
                 tracing::error!(pattern = matched.pattern, %error, "gluu-oauth-pep condition cannot be evaluated");
@@ -94,6 +94,10 @@ impl Plugin for GluuOauthPep {
     fn access<'a>(&'a self, cx: &'a mut RequestCtx) -> Access<'a> {
         Access::Done(self.decide(cx))
     }
+
+    fn response_phases(&self) -> bool {
+        false
+    }
 }
 
 fn deny(status: StatusCode, message: &str) -> Flow {
@@ -103,10 +107,31 @@ fn deny(status: StatusCode, message: &str) -> Flow {
 /// The token's scopes: an array of strings as the oxd module returns them, or a space-separated string as
 /// JWT access tokens carry them.
 pub(super) fn token_scopes(token_data: &Value) -> Vec<&str> {
-    match token_data.get("scope") {
-        Some(Value::Array(scopes)) => scopes.iter().filter_map(Value::as_str).collect(),
-        Some(Value::String(scopes)) => scopes.split_whitespace().collect(),
-        _ => Vec::new(),
+    Scopes::of(token_data).iter().collect()
+}
+
+/// The token's scopes where they are in the token data, read without collecting them.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Scopes<'a> {
+    list: &'a [Value],
+    words: &'a str,
+}
+
+impl<'a> Scopes<'a> {
+    pub(super) fn of(token_data: &'a Value) -> Scopes<'a> {
+        match token_data.get("scope") {
+            Some(Value::Array(list)) => Scopes { list, words: "" },
+            Some(Value::String(words)) => Scopes { list: &[], words },
+            _ => Scopes { list: &[], words: "" },
+        }
+    }
+
+    pub(super) fn iter(self) -> impl Iterator<Item = &'a str> {
+        self.list.iter().filter_map(Value::as_str).chain(self.words.split_whitespace())
+    }
+
+    pub(super) fn contains(self, scope: &str) -> bool {
+        self.iter().any(|s| s == scope)
     }
 }
 

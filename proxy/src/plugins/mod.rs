@@ -29,6 +29,7 @@ use http::{Response, StatusCode};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::config_hash::ConfigMap;
 use crate::errors::{GatewayBody, json_exit};
 use crate::model::plugins::{self as defs, PluginDef};
 
@@ -67,6 +68,17 @@ pub trait Plugin: Send + Sync + 'static {
     fn body_filter(&self, _cx: &mut RequestCtx, _chunk: &mut Bytes, _eof: bool) {}
     /// After the last byte was sent (or the client went away); cannot change the response.
     fn log(&self, _cx: &RequestCtx, _summary: &ResponseSummary) {}
+    /// Whether `header_filter`, `body_filter` or `log` does anything, so the request context must outlive the
+    /// upstream call. A plugin that only acts before it says `false`; when every plugin of a request does, the
+    /// response goes back as the upstream sent it and the context is dropped at once.
+    fn response_phases(&self) -> bool {
+        true
+    }
+}
+
+/// Whether any of the request's plugins runs a response phase (an invalid configuration runs none).
+pub(crate) fn any_response_phases(selected: &[Arc<Instance>]) -> bool {
+    selected.iter().any(|instance| instance.handler().is_ok_and(|handler| handler.response_phases()))
 }
 
 /// One stored plugin configuration, compiled.
@@ -167,10 +179,27 @@ pub struct PluginConfig {
 
 type ScopeKey = (Option<Uuid>, Option<Uuid>, Option<Uuid>);
 
+/// Which of route, service and consumer a scope names, as bits.
+fn shape(key: &ScopeKey) -> u8 {
+    u8::from(key.0.is_some()) | u8::from(key.1.is_some()) << 1 | u8::from(key.2.is_some()) << 2
+}
+
 /// The configurations of one plugin name, by scope.
 struct Named {
-    by_scope: HashMap<ScopeKey, Arc<Instance>>,
+    by_scope: ConfigMap<ScopeKey, Arc<Instance>>,
     consumer_scoped: bool,
+    /// Bit `shape(key)` is set for each scope shape that has configurations: resolution only looks up
+    /// combinations that can exist (a request on a route without configurations of this name hashes nothing).
+    shapes: u8,
+}
+
+impl Named {
+    fn get(&self, key: &ScopeKey) -> Option<&Arc<Instance>> {
+        if self.shapes & (1 << shape(key)) == 0 {
+            return None;
+        }
+        self.by_scope.get(key)
+    }
 }
 
 /// Every enabled plugin configuration of a snapshot, indexed for resolution.
@@ -202,10 +231,15 @@ impl PluginSet {
                 protocols: config.protocols.iter().filter_map(|p| Protocol::parse(p)).fold(0, |m, p| m | p.bit()),
                 handler,
             };
-            let named =
-                by_name.entry(def.name).or_insert_with(|| Named { by_scope: HashMap::new(), consumer_scoped: false });
+            let named = by_name.entry(def.name).or_insert_with(|| Named {
+                by_scope: ConfigMap::default(),
+                consumer_scoped: false,
+                shapes: 0,
+            });
             named.consumer_scoped |= instance.consumer.is_some();
-            named.by_scope.insert((instance.route, instance.service, instance.consumer), Arc::new(instance));
+            let key = (instance.route, instance.service, instance.consumer);
+            named.shapes |= 1 << shape(&key);
+            named.by_scope.insert(key, Arc::new(instance));
         }
         let named = defs::all().iter().filter_map(|def| by_name.remove(def.name)).collect();
         PluginSet { named }
@@ -219,7 +253,7 @@ impl PluginSet {
     pub fn globals(&self, protocol: Protocol) -> Vec<Arc<Instance>> {
         self.named
             .iter()
-            .filter_map(|named| named.by_scope.get(&(None, None, None)))
+            .filter_map(|named| named.get(&(None, None, None)))
             .filter(|instance| instance.runs_on(protocol))
             .cloned()
             .collect()
@@ -256,8 +290,10 @@ impl PluginSet {
             (None, service, None),
             (None, None, None),
         ];
-        // A scope the request lacks turns its combinations into less specific ones, which come later anyway.
-        combos.iter().find_map(|key| named.by_scope.get(key).filter(|instance| instance.runs_on(protocol)))
+        // A scope the request lacks turns its combinations into less specific ones, which come later anyway;
+        // without a consumer, only four are distinct.
+        let distinct: &[usize] = if consumer.is_some() { &[0, 1, 2, 3, 4, 5, 6, 7] } else { &[0, 1, 2, 7] };
+        distinct.iter().find_map(|&i| named.get(&combos[i]).filter(|instance| instance.runs_on(protocol)))
     }
 }
 

@@ -189,8 +189,11 @@ impl Router {
         indexed.sort_unstable();
         indexed.dedup();
 
-        let regex_hits: Vec<u32> =
-            self.regex_set.matches(request.path).into_iter().map(|i| self.regex_path[i]).collect();
+        let regex_hits: Vec<u32> = if self.regex_path.is_empty() {
+            Vec::new()
+        } else {
+            self.regex_set.matches(request.path).into_iter().map(|i| self.regex_path[i]).collect()
+        };
         let mut wildcard_hits: Vec<u32> = if self.wildcard_owner.is_empty() {
             Vec::new()
         } else {

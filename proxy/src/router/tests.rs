@@ -23,7 +23,14 @@ struct Req {
 }
 
 fn get(host: &'static str, path: &str) -> Req {
-    Req { method: "GET", path: uri::normalize(path), host, scheme: "http", sni: None, headers: HeaderMap::new() }
+    Req {
+        method: "GET",
+        path: uri::normalize(path).into_owned(),
+        host,
+        scheme: "http",
+        sni: None,
+        headers: HeaderMap::new(),
+    }
 }
 
 fn winner(router: &Router, req: &Req) -> Option<u128> {

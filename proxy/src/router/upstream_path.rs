@@ -100,7 +100,7 @@ mod tests {
             let req = normalize(request);
             let prefix = if route.starts_with("(none") { None } else { Some(normalize(route)) };
             if let Some(prefix) = &prefix {
-                assert!(req.starts_with(prefix.as_str()), "row does not match its route: {line}");
+                assert!(req.starts_with(prefix.as_ref()), "row does not match its route: {line}");
             }
             let got =
                 upstream_path(Some(service), &req, prefix.as_deref(), strip == "true", PathHandling::parse(handling));

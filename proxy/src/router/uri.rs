@@ -1,14 +1,29 @@
 //! Request URIs as the router sees them (`proxy.md` §2.1, §3.4): normalized before routing, re-escaped
 //! before they go upstream.
 
+use std::borrow::Cow;
+
 /// Characters whose `%XX` encodings normalization keeps (upper-cased) instead of decoding.
 const RESERVED: &[u8] = b"!#$%&'()*+,/:;=?@[]";
 
 /// Normalizes a request path (no query): decodes `%XX` except reserved characters (kept, upper-cased),
-/// removes dot segments (RFC 3986 §5.2.4) and merges `//` into `/`.
-pub fn normalize(path: &str) -> String {
+/// removes dot segments (RFC 3986 §5.2.4) and merges `//` into `/`. Most paths are already normal and are
+/// returned as they are, without allocating.
+pub fn normalize(path: &str) -> Cow<'_, str> {
+    if is_normal(path) {
+        return Cow::Borrowed(path);
+    }
     let decoded = decode_unreserved(path);
-    remove_dot_segments(&merge_slashes(&decoded))
+    Cow::Owned(remove_dot_segments(&merge_slashes(&decoded)))
+}
+
+/// Whether normalization leaves `path` unchanged: it starts with `/` and has no `%`, no `//` and no segment
+/// starting with a dot (a conservative test: `/.well-known` takes the long way and comes out the same).
+fn is_normal(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    bytes.first() == Some(&b'/')
+        && !bytes.contains(&b'%')
+        && !bytes.windows(2).any(|pair| pair[0] == b'/' && (pair[1] == b'/' || pair[1] == b'.'))
 }
 
 fn decode_unreserved(path: &str) -> String {
@@ -90,22 +105,38 @@ fn remove_dot_segments(path: &str) -> String {
     if out.is_empty() { "/".to_string() } else { out }
 }
 
-/// Percent-encodes every byte outside Kong's allowed set; existing `%XX` triplets stay as they are.
-pub fn escape(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
+/// Percent-encodes every byte outside Kong's allowed set; existing `%XX` triplets stay as they are. A path
+/// with nothing to encode is returned as it is.
+pub fn escape(path: &str) -> Cow<'_, str> {
+    let allowed = |byte: u8| byte.is_ascii_alphanumeric() || b"!#$&'()*+,/:;=?@[]-_.~%".contains(&byte);
+    if path.bytes().all(allowed) {
+        return Cow::Borrowed(path);
+    }
+    let mut out = String::with_capacity(path.len() + 8);
     for byte in path.bytes() {
-        if byte.is_ascii_alphanumeric() || b"!#$&'()*+,/:;=?@[]-_.~%".contains(&byte) {
+        if allowed(byte) {
             out.push(byte as char);
         } else {
             out.push_str(&format!("%{byte:02X}"));
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_already_normal_are_borrowed_and_the_others_take_the_long_way_to_the_same_result() {
+        for path in ["/", "/a/b", "/a/b/", "/a.b/c..d", "/x-y_z~"] {
+            assert!(matches!(normalize(path), Cow::Borrowed(p) if p == path), "{path}");
+            assert_eq!(remove_dot_segments(&merge_slashes(&decode_unreserved(path))), path);
+        }
+        for path in ["", "a", "/.well-known", "/a//b", "/a%20b", "/a/./b", "/a/.."] {
+            assert!(matches!(normalize(path), Cow::Owned(_)), "{path}");
+        }
+    }
 
     #[test]
     fn normalization_decodes_unreserved_keeps_reserved_and_resolves_dots() {

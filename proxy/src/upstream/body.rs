@@ -10,7 +10,7 @@ use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 
 use super::deadlines::Bounds;
-use super::pool::{Connection, Pool, PoolKey};
+use super::pool::{Connection, Pool};
 use crate::errors::{BoxError, GatewayBody};
 
 /// A request body on its way upstream.
@@ -67,7 +67,6 @@ impl Body for RequestBody {
 /// Where a connection goes when its response is complete.
 pub struct Checkin {
     pub pool: Arc<Pool>,
-    pub key: PoolKey,
     pub connection: Connection,
 }
 
@@ -83,8 +82,8 @@ impl ResponseBody {
     }
 
     fn release(&mut self) {
-        if let Some(Checkin { pool, key, connection }) = self.checkin.take() {
-            pool.checkin(key, connection);
+        if let Some(Checkin { pool, connection }) = self.checkin.take() {
+            pool.checkin(connection);
         }
     }
 }

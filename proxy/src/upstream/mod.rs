@@ -24,7 +24,7 @@ use tokio::net::TcpStream;
 
 use self::body::{Checkin, RequestBody, ResponseBody};
 use self::deadlines::{Bounds, Deadlines};
-use self::pool::{Connection, Pool, PoolKey};
+use self::pool::{Connection, KeyRef, Pool};
 use crate::errors::GatewayBody;
 use crate::model::entities::service::Service;
 pub use pool::Keepalive;
@@ -134,26 +134,24 @@ impl UpstreamClient {
         timeouts: Timeouts,
         request: Request<GatewayBody>,
     ) -> Result<Response<GatewayBody>, UpstreamError> {
-        let key = PoolKey {
-            host: to.host.into(),
-            port: to.port,
-            tls: to.tls.map(|(tls, sni)| (tls.fingerprint, sni.into())),
-        };
+        let key = KeyRef { host: to.host, port: to.port, tls: to.tls.map(|(tls, sni)| (tls.fingerprint, sni)) };
         let mut request = request.map(RequestBody::new);
-        while let Some(mut connection) = self.pool.checkout(&key) {
+        while let Some(mut connection) = self.pool.checkout(key) {
             // A connection finishing its previous exchange becomes ready at once; a dead one errs.
             match tokio::time::timeout(timeouts.connect, connection.sender.ready()).await {
                 Ok(Ok(())) => {}
                 _ => continue,
             }
-            match self.exchange(connection, key.clone(), timeouts, request).await {
+            match self.exchange(connection, timeouts, request).await {
                 Ok(response) => return Ok(response),
                 Err(Failed::Unsent(returned)) => request = *returned,
                 Err(Failed::Error(error)) => return Err(error),
             }
         }
-        let connection = connect(to, timeouts).await?;
-        match self.exchange(connection, key, timeouts, request).await {
+        // Boxed: connecting (resolution, TCP, TLS) is the rare path, and its state would otherwise make every
+        // request's future larger.
+        let connection = Box::pin(connect(to, key, timeouts)).await?;
+        match self.exchange(connection, timeouts, request).await {
             Ok(response) => Ok(response),
             Err(Failed::Unsent(_)) => Err(UpstreamError::Connect(std::io::ErrorKind::ConnectionAborted.into())),
             Err(Failed::Error(error)) => Err(error),
@@ -163,7 +161,6 @@ impl UpstreamClient {
     async fn exchange(
         &self,
         mut connection: Connection,
-        key: PoolKey,
         timeouts: Timeouts,
         mut request: Request<RequestBody>,
     ) -> Result<Response<GatewayBody>, Failed> {
@@ -184,7 +181,7 @@ impl UpstreamClient {
         let body = if parts.status == StatusCode::SWITCHING_PROTOCOLS {
             body.map_err(Into::into).boxed()
         } else {
-            ResponseBody::new(body, Checkin { pool: self.pool.clone(), key, connection }).boxed()
+            ResponseBody::new(body, Checkin { pool: self.pool.clone(), connection }).boxed()
         };
         Ok(Response::from_parts(parts, body))
     }
@@ -198,7 +195,7 @@ enum Failed {
 }
 
 /// A new connection: TCP and, for `https` services, TLS, together bounded by `connect_timeout`.
-async fn connect(to: &Destination<'_>, timeouts: Timeouts) -> Result<Connection, UpstreamError> {
+async fn connect(to: &Destination<'_>, key: KeyRef<'_>, timeouts: Timeouts) -> Result<Connection, UpstreamError> {
     let started = Instant::now();
     let addresses = match to.host.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, to.port)],
@@ -234,7 +231,7 @@ async fn connect(to: &Destination<'_>, timeouts: Timeouts) -> Result<Connection,
             }
         }
     };
-    Ok(Connection { sender, bounds, exchanges: 0 })
+    Ok(Connection { sender, bounds, exchanges: 0, key: key.owned() })
 }
 
 /// Starts HTTP/1.1 on `io`; the connection runs in its own task until either side closes it.

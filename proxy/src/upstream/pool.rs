@@ -4,7 +4,8 @@
 //!
 //! The lock guards plain vectors and is never held across an await.
 
-use std::collections::HashMap;
+use std::borrow::Borrow;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use hyper::client::conn::http1::SendRequest;
 
 use super::body::RequestBody;
 use super::deadlines::Bounds;
+use crate::config_hash::ConfigMap;
 
 /// Kong's `upstream_keepalive_*` settings; as in Kong, a pool size of 0 turns keep-alive off and 0 for the
 /// other two means no limit.
@@ -40,7 +42,7 @@ impl Default for Keepalive {
 }
 
 /// Which connections are interchangeable.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolKey {
     pub host: Box<str>,
     pub port: u16,
@@ -48,12 +50,78 @@ pub struct PoolKey {
     pub tls: Option<(u64, Box<str>)>,
 }
 
-/// One upstream connection: hyper's handle on it and its timeouts.
+/// A [`PoolKey`] borrowed from a request's destination: checkouts look connections up without building one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyRef<'a> {
+    pub host: &'a str,
+    pub port: u16,
+    pub tls: Option<(u64, &'a str)>,
+}
+
+impl KeyRef<'_> {
+    pub fn owned(self) -> PoolKey {
+        PoolKey {
+            host: self.host.into(),
+            port: self.port,
+            tls: self.tls.map(|(fingerprint, sni)| (fingerprint, sni.into())),
+        }
+    }
+}
+
+/// What the map hashes and compares, owned or borrowed (the map's keys borrow as `dyn AsKeyRef`).
+trait AsKeyRef {
+    fn key_ref(&self) -> KeyRef<'_>;
+}
+
+impl AsKeyRef for PoolKey {
+    fn key_ref(&self) -> KeyRef<'_> {
+        KeyRef {
+            host: &self.host,
+            port: self.port,
+            tls: self.tls.as_ref().map(|(fingerprint, sni)| (*fingerprint, &**sni)),
+        }
+    }
+}
+
+impl AsKeyRef for KeyRef<'_> {
+    fn key_ref(&self) -> KeyRef<'_> {
+        *self
+    }
+}
+
+impl Hash for PoolKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key_ref().hash(state);
+    }
+}
+
+impl<'a> Borrow<dyn AsKeyRef + 'a> for PoolKey {
+    fn borrow(&self) -> &(dyn AsKeyRef + 'a) {
+        self
+    }
+}
+
+impl Hash for dyn AsKeyRef + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key_ref().hash(state);
+    }
+}
+
+impl PartialEq for dyn AsKeyRef + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.key_ref() == other.key_ref()
+    }
+}
+
+impl Eq for dyn AsKeyRef + '_ {}
+
+/// One upstream connection: hyper's handle on it, its timeouts, and the key it is pooled under.
 pub struct Connection {
     pub sender: SendRequest<RequestBody>,
     pub bounds: Arc<Bounds>,
     /// Exchanges carried so far, this one included.
     pub exchanges: u32,
+    pub key: PoolKey,
 }
 
 struct Idle {
@@ -62,7 +130,7 @@ struct Idle {
 }
 
 pub struct Pool {
-    idle: Mutex<HashMap<PoolKey, Vec<Idle>>>,
+    idle: Mutex<ConfigMap<PoolKey, Vec<Idle>>>,
     keepalive: Keepalive,
     reaping: AtomicBool,
 }
@@ -73,9 +141,9 @@ impl Pool {
     }
 
     /// The most recently used idle connection of `key` that hyper has not seen closed.
-    pub fn checkout(&self, key: &PoolKey) -> Option<Connection> {
+    pub fn checkout(&self, key: KeyRef<'_>) -> Option<Connection> {
         let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let list = idle.get_mut(key)?;
+        let list = idle.get_mut(&key as &dyn AsKeyRef)?;
         while let Some(entry) = list.pop() {
             if self.keepalive.fresh(entry.since) && !entry.connection.sender.is_closed() {
                 return Some(entry.connection);
@@ -85,14 +153,17 @@ impl Pool {
     }
 
     /// Keeps a connection whose exchange is complete, unless it is worn out, closed, or the pool is full.
-    pub fn checkin(self: &Arc<Self>, key: PoolKey, connection: Connection) {
+    pub fn checkin(self: &Arc<Self>, connection: Connection) {
         if self.keepalive.worn_out(connection.exchanges) || connection.sender.is_closed() {
             return;
         }
         connection.bounds.disarm_reading();
         {
             let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let list = idle.entry(key).or_default();
+            let list = match idle.get_mut(&connection.key.key_ref() as &dyn AsKeyRef) {
+                Some(list) => list,
+                None => idle.entry(connection.key.clone()).or_default(),
+            };
             if list.len() >= self.keepalive.pool_size {
                 return;
             }

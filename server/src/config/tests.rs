@@ -87,3 +87,15 @@ fn request_head_settings_use_nginx_syntax() {
         assert!(err.contains(key), "{key} = {value}: {err}");
     }
 }
+
+#[test]
+fn proxy_workers_are_one_per_core_by_default_or_the_number_given() {
+    let config = Config::load(None, no_env(), &[]).unwrap();
+    assert!(config.proxy_workers().unwrap() >= 1);
+    let config = Config::load(None, no_env(), &["--nginx_worker_processes=3".to_string()]).unwrap();
+    assert_eq!(config.proxy_workers().unwrap(), 3);
+    for value in ["0", "many", "-1"] {
+        let err = Config::load(None, no_env(), &[format!("--nginx_worker_processes={value}")]).unwrap_err();
+        assert!(err.to_string().contains("nginx_worker_processes"), "{value}: {err}");
+    }
+}

@@ -6,9 +6,9 @@
 //! The walk never backtracks, except for the `??` split search: a request may therefore miss a rule that a
 //! lower-priority sibling would have matched. That is GG's behaviour, and documents are written for it.
 
-use std::collections::HashMap;
-
 use regex::Regex;
+
+use crate::config_hash::ConfigMap;
 
 /// A document's tree. Leaves are indexes into the document's list of conditions.
 #[derive(Debug, Default)]
@@ -18,7 +18,8 @@ pub(super) struct PathTree {
 
 #[derive(Debug, Default)]
 struct Node {
-    literals: HashMap<String, Node>,
+    /// Keyed by the document's segments, so the configuration's hasher serves (requests only look up).
+    literals: ConfigMap<String, Node>,
     /// `{re}` children in insertion order, which is the order they are tried in.
     regexes: Vec<RegexChild>,
     /// The `?` child: any one segment.
@@ -77,8 +78,14 @@ impl PathTree {
 
     /// The leaf a request reaches, with the path captures collected on the way (`PC1…PCn` in order).
     pub(super) fn find(&self, method: &str, path: &str) -> Option<(usize, Vec<String>)> {
-        let text = format!("/{method}{path}");
-        let segments: Vec<&str> = segments(&text).collect();
+        let text;
+        let segments: Vec<&str> = if path.starts_with('/') {
+            // The segments of `"/" + METHOD + path` without building that string.
+            std::iter::once(method).chain(segments(path)).collect()
+        } else {
+            text = format!("/{method}{path}");
+            segments(&text).collect()
+        };
         let mut node = &self.root;
         let mut captures = Vec::new();
         for (index, segment) in segments.iter().enumerate() {

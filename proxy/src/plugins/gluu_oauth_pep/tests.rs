@@ -1,6 +1,8 @@
 //! The PEP outcomes of `gluu-plugins.md` §5 and the scope-expression matrix of GG's
 //! `t/specs/gluu-oauth-pep/test_spec.lua` (§8), on a request context as gluu-oauth-auth leaves it.
 
+use std::sync::Arc;
+
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
@@ -35,7 +37,7 @@ fn authenticated(method: &str, path: &str, scopes: Value) -> RequestCtx {
     let mut cx = request(method, path);
     cx.request_token = Some("access-token".into());
     cx.request_token_data =
-        Some(json!({"active": true, "client_id": "client-1", "exp": 4102444800_u64, "scope": scopes}));
+        Some(Arc::new(json!({"active": true, "client_id": "client-1", "exp": 4102444800_u64, "scope": scopes})));
     cx
 }
 

@@ -1,0 +1,78 @@
+# Shared by end2end/bench/run and end2end/bench/instructions (sourced, not run): the loopback fixture of the
+# proxy benchmarks. The origin is nginx returning a fixed 200; nginx as a plain reverse proxy (1 worker,
+# keep-alive upstream pool of 64); Gatehouse (release build) with one route and no plugins, and a second
+# route with gluu-oauth-auth + gluu-oauth-pep against the real test OP of end2end/op (one client-credentials
+# token, so every request after the first is a token-cache hit plus the PEP's rule evaluation).
+# Everything listens on 127.0.0.1 only.
+ORIGIN=18081 NGINX=18082 GATEHOUSE=18083 ADMIN=18084 OXD=18085 OP=18086
+
+command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "bench: needs nginx and wrk (apt-get install nginx wrk)" >&2; exit 1; }
+# GATEHOUSE_BIN measures another build (for example the one before a change) instead of building this tree.
+if [ -z "${GATEHOUSE_BIN:-}" ]; then cargo build --quiet --release -p server; fi
+bin=${GATEHOUSE_BIN:-${CARGO_TARGET_DIR:-target}/release/gatehouse}
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+nginx_conf() { # name, extra main-context lines, body of the http block
+  cat > "$work/$1.conf" <<CONF
+worker_processes 1;
+daemon off;
+$2
+pid $work/$1.pid;
+error_log $work/$1.error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/$1-body;
+  proxy_temp_path $work/$1-proxy;
+  fastcgi_temp_path $work/$1-fastcgi;
+  uwsgi_temp_path $work/$1-uwsgi;
+  scgi_temp_path $work/$1-scgi;
+  keepalive_requests 100000;
+  $3
+}
+CONF
+}
+nginx_conf origin "" "server { listen 127.0.0.1:$ORIGIN; location / { return 200 'hello from the origin\n'; } }"
+nginx_conf proxy "${NGINX_MAIN:-}" "upstream origin { server 127.0.0.1:$ORIGIN; keepalive 64; }
+  server { listen 127.0.0.1:$NGINX; location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+nginx -c "$work/origin.conf" & pids+=($!)
+# shellcheck disable=SC2086 # the wrapper is words (valgrind and its options)
+${NGINX_WRAPPER:-} nginx -c "$work/proxy.conf" & pids+=($!)
+nginx_pid=$!
+
+# GATEHOUSE_WRAPPER runs it under another program (valgrind); GATEHOUSE_SETTINGS adds settings (words).
+# shellcheck disable=SC2086,SC2206
+${GATEHOUSE_WRAPPER:-} "$bin" start --prefix "$work/gatehouse" --log_level warn --proxy_listen "127.0.0.1:$GATEHOUSE" \
+  --admin_listen "127.0.0.1:$ADMIN" --admin_gui_listen off --oxd_listen "127.0.0.1:$OXD ssl" ${GATEHOUSE_SETTINGS:-} \
+  > "$work/gatehouse.log" 2>&1 & pids+=($!)
+gatehouse_pid=$!
+node end2end/op/server.js --port "$OP" > "$work/op.out" 2> "$work/op.log" & pids+=($!)
+for _ in $(seq 600); do curl -fs "http://127.0.0.1:$ADMIN/status" >/dev/null && break; sleep 0.1; done
+curl -fs -X PUT "http://127.0.0.1:$ADMIN/services/origin" --data "url=http://127.0.0.1:$ORIGIN" >/dev/null
+curl -fs -X POST "http://127.0.0.1:$ADMIN/services/origin/routes" --data 'paths[]=/' >/dev/null
+for _ in $(seq 600); do curl -fs "http://127.0.0.1:$GATEHOUSE/" >/dev/null && break; sleep 0.05; done
+
+# The OAuth route: a site registered through the embedded oxd module, a consumer for it, both Gluu plugins.
+for _ in $(seq 100); do grep -q OP_READY "$work/op.out" 2>/dev/null && break; sleep 0.1; done
+oxd() { curl -fsk "https://127.0.0.1:$OXD/$1" -H 'content-type: application/json' -d "$2"; }
+field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
+site=$(oxd register-site "{\"op_host\":\"http://127.0.0.1:$OP\",\"redirect_uris\":[\"https://bench.example/cb\"],\"scope\":[\"openid\",\"oxd\",\"email\"],\"grant_types\":[\"client_credentials\"]}")
+oxd_id=$(echo "$site" | field oxd_id); client_id=$(echo "$site" | field client_id); secret=$(echo "$site" | field client_secret)
+new_token() {
+  oxd get-client-token "{\"op_host\":\"http://127.0.0.1:$OP\",\"client_id\":\"$client_id\",\"client_secret\":\"$secret\",\"scope\":[\"email\"]}" | field access_token
+}
+token=$(new_token)
+curl -fs -X PUT "http://127.0.0.1:$ADMIN/consumers/bench" --data "custom_id=$client_id" >/dev/null
+curl -fs -X POST "http://127.0.0.1:$ADMIN/services/origin/routes" --data 'name=oauth' --data 'paths[]=/oauth' >/dev/null
+gluu="\"oxd_id\":\"$oxd_id\",\"client_id\":\"$client_id\",\"client_secret\":\"$secret\",\"op_url\":\"http://127.0.0.1:$OP\",\"oxd_url\":\"https://127.0.0.1:$OXD\""
+doc='[{\"path\":\"/oauth/??\",\"conditions\":[{\"httpMethods\":[\"GET\"],\"scope_expression\":{\"rule\":{\"and\":[{\"var\":0}]},\"data\":[\"email\"]}}]}]'
+curl -fs -X POST "http://127.0.0.1:$ADMIN/routes/oauth/plugins" -H 'content-type: application/json' \
+  -d "{\"name\":\"gluu-oauth-auth\",\"config\":{$gluu}}" >/dev/null
+curl -fs -X POST "http://127.0.0.1:$ADMIN/routes/oauth/plugins" -H 'content-type: application/json' \
+  -d "{\"name\":\"gluu-oauth-pep\",\"config\":{$gluu,\"oauth_scope_expression\":\"$doc\"}}" >/dev/null
+for _ in $(seq 600); do curl -fs -H "authorization: Bearer $token" "http://127.0.0.1:$GATEHOUSE/oauth/x" >/dev/null && break; sleep 0.05; done
+for _ in $(seq 600); do curl -fs "http://127.0.0.1:$NGINX/" >/dev/null && break; sleep 0.05; done
