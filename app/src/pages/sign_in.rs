@@ -61,7 +61,7 @@ pub fn SetupPage() -> impl IntoView {
                 <h1>"Create the first administrator"</h1>
                 <p>
                     "This node has no administrator yet. Its log shows a one-time setup token (also in "
-                    <code>"<prefix>/admin_setup_token"</code>", readable by root only); enter it to create one."
+                    <code>"<prefix>/admin_setup_token"</code>", readable only by the user Gatehouse runs as); enter it to create one."
                 </p>
                 {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                 <div class="field">

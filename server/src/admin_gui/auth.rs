@@ -5,7 +5,7 @@
 //! (HttpOnly, SameSite=Strict, Secure on TLS and loopback) carries only a random token.
 //!
 //! The first administrator is created at `/setup` with a one-time setup token the node prints to its log
-//! (and keeps in `<prefix>/admin_setup_token`, readable by root only) when it starts with none: there is no
+//! (and keeps in `<prefix>/admin_setup_token`, readable only by the user Gatehouse runs as) when it starts with none: there is no
 //! default password.
 
 use std::collections::HashMap;
