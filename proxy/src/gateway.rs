@@ -299,11 +299,13 @@ impl Gateway {
                             "failure to get a peer from the ring-balancer",
                         ));
                     };
-                    (member.peer.host.as_str(), member.peer.port, Some(index))
+                    (member.peer.host.as_str(), member.peer.port, Some((index, member.connect_host())))
                 }
                 (None, Some((host, port))) => (host, port, None),
                 (None, None) => break,
             };
+            let connect_host = member.map_or(peer_host, |(_, address)| address);
+            let member = member.map(|(index, _)| index);
             let report = |attempt: Attempt| {
                 if let (Some(balancer), Some(index)) = (&balancer, member) {
                     balancer.report(index, attempt);
@@ -323,7 +325,7 @@ impl Gateway {
             };
             set(&mut cx.request.headers, header::HOST, &upstream_host);
             let destination = Destination {
-                host: peer_host,
+                host: connect_host,
                 port: peer_port,
                 tls: tls.as_deref().map(|tls| (tls, server_name(&upstream_host))),
             };

@@ -33,6 +33,9 @@ pub struct Snapshot {
     /// The TLS of each `https` service towards its upstream. A service missing here has TLS settings that
     /// did not load (logged at build time) and fails closed with 502.
     pub upstream_tls: HashMap<Uuid, Arc<UpstreamTls>>,
+    /// What the targets' host names resolved to for this snapshot (re-checked while it serves: a change
+    /// rebuilds it).
+    pub resolved: crate::balancer::Resolved,
 }
 
 /// One ACL row: a consumer's membership of a group.
@@ -57,6 +60,8 @@ pub struct Configuration {
     pub certificates: CertificateStore,
     /// The node's `proxy_ssl_verify`: what `tls_verify = null` means.
     pub proxy_ssl_verify: bool,
+    /// What the targets' host names resolved to when the configuration was read.
+    pub resolved: crate::balancer::Resolved,
 }
 
 impl Snapshot {
@@ -72,6 +77,7 @@ impl Snapshot {
             consumers_by_custom_id: HashMap::new(),
             acl_groups: HashMap::new(),
             upstream_tls: HashMap::new(),
+            resolved: HashMap::new(),
         }
     }
 
@@ -88,7 +94,8 @@ impl Snapshot {
             .map(|upstream| {
                 let targets: Vec<Target> =
                     config.targets.iter().filter(|t| t.upstream.id == upstream.id).cloned().collect();
-                (upstream.name.to_ascii_lowercase(), Arc::new(Balancer::new(upstream, &targets, health)))
+                let balancer = Balancer::new(upstream, &targets, health, &config.resolved);
+                (balancer.upstream.name.to_ascii_lowercase(), Arc::new(balancer))
             })
             .collect();
         let consumers: HashMap<Uuid, Arc<Consumer>> =
@@ -123,6 +130,7 @@ impl Snapshot {
             consumers_by_custom_id,
             acl_groups,
             upstream_tls,
+            resolved: config.resolved,
         })
     }
 }

@@ -314,11 +314,30 @@ async fn follow_configuration(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut versions = node.store.subscribe();
+    let mut dns = tokio::time::interval_at(tokio::time::Instant::now() + TARGET_DNS_REFRESH, TARGET_DNS_REFRESH);
+    dns.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = stopped(&mut shutdown) => {
                 node.health.stop();
                 return;
+            }
+            _ = dns.tick() => {
+                // Target host names that now resolve differently rebuild the snapshot (and its balancers).
+                let current = gateway.snapshot();
+                if current.resolved.is_empty() && !targets_name_hosts(&current) {
+                    continue;
+                }
+                let Ok(targets) = typed::<Target>(&node.store, EntityKind::Targets).await else { continue };
+                if resolve_target_names(&targets).await == current.resolved {
+                    continue;
+                }
+                tracing::info!("target host names resolve to other addresses now; rebuilding the balancers");
+                let verify = node.config.proxy_ssl_verify;
+                if let Ok(snapshot) = build_snapshot(&node.store, &node.plugin_services, &node.health, verify).await {
+                    node.health.follow(snapshot.balancers.values());
+                    gateway.install(snapshot);
+                }
             }
             changed = versions.changed() => {
                 if changed.is_err() {
@@ -345,6 +364,11 @@ async fn follow_configuration(
             }
         }
     }
+}
+
+/// Whether any balancer member of `snapshot` is a target named by a host name (resolved or not).
+fn targets_name_hosts(snapshot: &Snapshot) -> bool {
+    snapshot.balancers.values().flat_map(|b| b.members()).any(|m| m.peer.host.parse::<std::net::IpAddr>().is_err())
 }
 
 /// The stored certificates by SNI name, as the proxy's TLS listeners serve them. A certificate that does not
@@ -431,6 +455,7 @@ pub async fn build_snapshot(
     let consumers: Vec<Consumer> = typed(store, EntityKind::Consumers).await?;
     let acls: Vec<AclGroup> = typed(store, EntityKind::Acls).await?;
     let certificates = certificate_store(store).await?;
+    let resolved = resolve_target_names(&targets).await;
     let configuration = Configuration {
         version,
         routes,
@@ -442,8 +467,30 @@ pub async fn build_snapshot(
         acls,
         certificates,
         proxy_ssl_verify,
+        resolved,
     };
     Snapshot::build(configuration, plugin_services, health).map_err(|e| e.to_string())
+}
+
+/// How often the addresses of target host names are looked up again while a snapshot serves. The system
+/// resolver does not report TTLs, so this stands in for them (Kong honours each record's TTL).
+const TARGET_DNS_REFRESH: Duration = Duration::from_secs(30);
+
+/// The addresses each target host name resolves to now (A and AAAA through the system resolver, 2 s at most
+/// each); a name that does not resolve is left out, and its requests get `503 name resolution failed`.
+async fn resolve_target_names(targets: &[Target]) -> proxy::balancer::Resolved {
+    let names = proxy::balancer::target_host_names(targets);
+    let lookups = names.into_iter().map(|name| async move {
+        let lookup = tokio::net::lookup_host((name.clone(), 0));
+        let mut addresses: Vec<std::net::IpAddr> = match tokio::time::timeout(Duration::from_secs(2), lookup).await {
+            Ok(Ok(found)) => found.map(|address| address.ip()).collect(),
+            _ => Vec::new(),
+        };
+        addresses.sort();
+        addresses.dedup();
+        (name, addresses)
+    });
+    futures_util::future::join_all(lookups).await.into_iter().filter(|(_, addresses)| !addresses.is_empty()).collect()
 }
 
 async fn bind(role: Role, spec: ListenSpec) -> Result<Bound, StartError> {

@@ -245,3 +245,18 @@ async fn hashing_on_a_cookie_sets_it_once_and_keeps_the_client_on_one_target() {
         assert!(!headers.contains_key("set-cookie"), "no new cookie when the client sent one");
     }
 }
+
+#[tokio::test]
+async fn a_target_named_by_host_name_is_resolved_and_keeps_its_name_as_the_host() {
+    let (node, _dir) = Gatehouse::start(&[]);
+    let upstream = echo::start().await;
+    ok(&node, Method::PUT, "/upstreams/backend.internal", json!({})).await;
+    let target = format!("localhost:{}", upstream.port());
+    ok(&node, Method::POST, "/upstreams/backend.internal/targets", json!({"target": target})).await;
+    ok(&node, Method::PUT, "/services/balanced", json!({"host": "backend.internal", "retries": 1})).await;
+    ok(&node, Method::POST, "/services/balanced/routes", json!({"paths": ["/lb"]})).await;
+    eventually(|| async { proxy(&node, &[]).await.0 == 200 }, "the route goes live").await;
+    let body: Value = reqwest::get(format!("http://{}/lb", node.proxy_http)).await.unwrap().json().await.unwrap();
+    assert_eq!(body["headers"]["host"], target, "the Host header names the target, not its address");
+    assert_eq!(body["server"], upstream.to_string());
+}

@@ -4,6 +4,10 @@
 //!
 //! A balancer is built once per snapshot; the targets' health comes from the node's
 //! [`HealthRegistry`], so it outlives the balancer. Picking a peer allocates nothing.
+//!
+//! A target named by a host name that resolved to N addresses (§8.1) is N members, each with the target's
+//! full weight, connecting to its address while the Host header and SNI keep the name. Its members share the
+//! target's health (Kong tracks each address; the `/health` view here stays per target).
 
 mod hashing;
 mod least_connections;
@@ -30,9 +34,22 @@ pub struct Peer {
 #[derive(Debug)]
 pub struct Member {
     pub peer: Peer,
+    /// The address to connect to when the target's host name was resolved for this member; else the peer's
+    /// host is resolved at connect time.
+    pub address: Option<String>,
     pub weight: u32,
     pub health: Arc<TargetHealth>,
 }
+
+impl Member {
+    /// Where to open the connection: the resolved address, else the target's host.
+    pub fn connect_host(&self) -> &str {
+        self.address.as_deref().unwrap_or(&self.peer.host)
+    }
+}
+
+/// The addresses target host names resolved to, by lower-case host name.
+pub type Resolved = std::collections::HashMap<String, Vec<std::net::IpAddr>>;
 
 #[derive(Debug)]
 enum Algorithm {
@@ -69,13 +86,24 @@ pub struct Balancer {
 }
 
 impl Balancer {
-    pub fn new(upstream: Upstream, targets: &[Target], registry: &HealthRegistry) -> Balancer {
+    pub fn new(upstream: Upstream, targets: &[Target], registry: &HealthRegistry, resolved: &Resolved) -> Balancer {
         let mut members = Vec::new();
         let mut idle = Vec::new();
         for target in targets {
             let health = registry.target(upstream.id, &target.target);
             match parse_peer(&target.target) {
-                Some(peer) if target.weight > 0 => members.push(Member { peer, weight: target.weight, health }),
+                Some(peer) if target.weight > 0 => {
+                    let weight = target.weight;
+                    match resolved.get(&peer.host.to_ascii_lowercase()).filter(|addresses| !addresses.is_empty()) {
+                        Some(addresses) => members.extend(addresses.iter().map(|address| Member {
+                            peer: peer.clone(),
+                            address: Some(address.to_string()),
+                            weight,
+                            health: health.clone(),
+                        })),
+                        None => members.push(Member { peer, address: None, weight, health }),
+                    }
+                }
                 _ => idle.push(health),
             }
         }
@@ -180,6 +208,20 @@ impl Balancer {
         }
         fallback
     }
+}
+
+/// The host names (not IP literals) of `targets` with weight above 0, lower-case: what DNS must resolve.
+pub fn target_host_names(targets: &[Target]) -> Vec<String> {
+    let mut names: Vec<String> = targets
+        .iter()
+        .filter(|target| target.weight > 0)
+        .filter_map(|target| parse_peer(&target.target))
+        .map(|peer| peer.host.to_ascii_lowercase())
+        .filter(|host| host.parse::<std::net::IpAddr>().is_err())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// `host:port` or `[v6]:port`.

@@ -29,7 +29,7 @@ fn targets(weights: &[u32]) -> Vec<Target> {
 }
 
 fn balancer(fields: Value, weights: &[u32]) -> Balancer {
-    Balancer::new(upstream(fields), &targets(weights), &HealthRegistry::default())
+    Balancer::new(upstream(fields), &targets(weights), &HealthRegistry::default(), &Resolved::new())
 }
 
 /// Kong's default `healthchecks`, edited.
@@ -110,7 +110,8 @@ fn a_retry_avoids_the_peer_that_failed_unless_it_is_the_only_one() {
 fn consistent_hashing_sends_a_key_to_the_same_target_across_rebuilds() {
     let fields = json!({"algorithm": "consistent-hashing", "hash_on": "header", "hash_on_header": "x-user"});
     let registry = HealthRegistry::default();
-    let build = |weights: &[u32]| Balancer::new(upstream(fields.clone()), &targets(weights), &registry);
+    let build =
+        |weights: &[u32]| Balancer::new(upstream(fields.clone()), &targets(weights), &registry, &Resolved::new());
     let (first, again) = (build(&[100, 100, 100]), build(&[100, 100, 100]));
     let route = |b: &Balancer, key: usize| {
         let mut headers = HeaderMap::new();
@@ -262,8 +263,38 @@ fn passive_reports_take_a_failing_target_out_and_gateway_statuses_judge_by_the_l
 #[test]
 fn weight_zero_targets_are_tracked_but_never_members() {
     let registry = HealthRegistry::default();
-    let b = Balancer::new(upstream(json!({})), &targets(&[100, 0]), &registry);
+    let b = Balancer::new(upstream(json!({})), &targets(&[100, 0]), &registry, &Resolved::new());
     assert_eq!(b.members().len(), 1);
     assert_eq!(b.tracked().count(), 2);
     assert!(registry.find(Uuid::nil(), "10.0.0.1:80").is_some());
+}
+
+#[test]
+fn a_host_name_target_is_one_member_per_address_with_the_full_weight() {
+    let target = |name: &str, weight: u32| -> Target {
+        serde_json::from_value(
+            json!({"id": Uuid::new_v4(), "upstream": {"id": Uuid::nil()}, "target": name, "weight": weight}),
+        )
+        .unwrap()
+    };
+    let targets = vec![target("App.Internal:8080", 50), target("10.0.0.9:80", 100), target("gone.internal:80", 0)];
+    assert_eq!(target_host_names(&targets), ["app.internal"], "IP literals and weight-0 targets need no DNS");
+    let resolved: Resolved =
+        [("app.internal".to_string(), vec!["10.1.0.1".parse().unwrap(), "10.1.0.2".parse().unwrap()])].into();
+    let b = Balancer::new(upstream(json!({})), &targets, &HealthRegistry::default(), &resolved);
+    let members: Vec<(&str, &str, u32)> =
+        b.members().iter().map(|m| (m.peer.host.as_str(), m.connect_host(), m.weight)).collect();
+    assert_eq!(
+        members,
+        [("App.Internal", "10.1.0.1", 50), ("App.Internal", "10.1.0.2", 50), ("10.0.0.9", "10.0.0.9", 100)],
+        "the name stays the Host and SNI; each address connects; each gets the target's full weight"
+    );
+    assert!(Arc::ptr_eq(&b.members()[0].health, &b.members()[1].health), "one target, one health");
+    let mut picks = HashMap::new();
+    for _ in 0..200 {
+        *picks.entry(b.member(b.pick(None, None).unwrap()).unwrap().connect_host().to_string()).or_insert(0) += 1;
+    }
+    assert_eq!((picks["10.1.0.1"], picks["10.1.0.2"], picks["10.0.0.9"]), (50, 50, 100));
+    let unresolved = Balancer::new(upstream(json!({})), &targets, &HealthRegistry::default(), &Resolved::new());
+    assert_eq!(unresolved.members()[0].connect_host(), "App.Internal", "no addresses: resolved at connect time");
 }
