@@ -324,12 +324,8 @@ async fn follow_configuration(
             }
             _ = dns.tick() => {
                 // Target host names that now resolve differently rebuild the snapshot (and its balancers).
-                let current = gateway.snapshot();
-                if current.resolved.is_empty() && !targets_name_hosts(&current) {
-                    continue;
-                }
                 let Ok(targets) = typed::<Target>(&node.store, EntityKind::Targets).await else { continue };
-                if resolve_target_names(&targets).await == current.resolved {
+                if resolve_target_names(&targets).await == gateway.snapshot().resolved {
                     continue;
                 }
                 tracing::info!("target host names resolve to other addresses now; rebuilding the balancers");
@@ -364,11 +360,6 @@ async fn follow_configuration(
             }
         }
     }
-}
-
-/// Whether any balancer member of `snapshot` is a target named by a host name (resolved or not).
-fn targets_name_hosts(snapshot: &Snapshot) -> bool {
-    snapshot.balancers.values().flat_map(|b| b.members()).any(|m| m.peer.host.parse::<std::net::IpAddr>().is_err())
 }
 
 /// The stored certificates by SNI name, as the proxy's TLS listeners serve them. A certificate that does not

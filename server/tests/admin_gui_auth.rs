@@ -218,19 +218,7 @@ async fn every_change_is_in_the_audit_log_under_its_actor_with_secrets_masked() 
 #[tokio::test]
 async fn gatehouse_admin_create_adds_a_local_administrator_who_can_sign_in() {
     let (node, _dir) = Gatehouse::start(&[]);
-    let create = |password: &str| {
-        use std::io::Write;
-        let mut child = std::process::Command::new(support::binary())
-            .args(["admin", "create", "--username", "ops", "--prefix"])
-            .arg(&node.prefix)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-        child.wait_with_output().unwrap()
-    };
+    let create = |password: &str| gui::admin_create(&node, "ops", password);
     let short = create("short");
     assert!(!short.status.success());
     assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12 characters"));

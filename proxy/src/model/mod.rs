@@ -2,6 +2,7 @@
 //!
 //! This module is serde-only so that it compiles to `wasm32-unknown-unknown` for the admin UI.
 
+pub mod civil;
 pub mod entities;
 mod entity;
 mod error;

@@ -14,7 +14,7 @@ use proxy::listener::ConnInfo;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-use super::pagination::{PageQuery, decode_offset, encode_offset};
+use super::pagination::{PageQuery, decode_offset, encode_offset, invalid_offset};
 use super::{AdminError, json};
 use crate::node::Node;
 use crate::store::{Actor, AuditFilter, acting_as};
@@ -55,9 +55,9 @@ pub async fn list(
         Some(token) => match decode_offset(token)?.as_slice() {
             [Value::Number(version), Value::Number(position)] => match (version.as_i64(), position.as_i64()) {
                 (Some(version), Some(position)) => Some((version, position)),
-                _ => return Err(bad_offset(token)),
+                _ => return Err(invalid_offset(token, "bad json encoding")),
             },
-            _ => return Err(bad_offset(token)),
+            _ => return Err(invalid_offset(token, "bad json encoding")),
         },
     };
     let filter = AuditFilter {
@@ -87,12 +87,4 @@ pub async fn list(
         body["offset"] = offset;
     }
     Ok(json(StatusCode::OK, &body))
-}
-
-fn bad_offset(token: &str) -> AdminError {
-    AdminError::Kong {
-        status: 400,
-        body: json!({"code": 7, "name": "invalid offset",
-                     "message": format!("'{token}' is not a valid offset: bad json encoding")}),
-    }
 }

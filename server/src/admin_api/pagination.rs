@@ -79,7 +79,7 @@ fn invalid_size(message: &str) -> AdminError {
     AdminError::Kong { status: 400, body: json!({"code": 9, "name": "invalid size", "message": message}) }
 }
 
-fn invalid_offset(token: &str, why: &str) -> AdminError {
+pub fn invalid_offset(token: &str, why: &str) -> AdminError {
     AdminError::Kong {
         status: 400,
         body: json!({"code": 7, "name": "invalid offset", "message": format!("'{token}' is not a valid offset: {why}")}),

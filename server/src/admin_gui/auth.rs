@@ -191,19 +191,19 @@ impl RequestFacts {
                 headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|site| site == "cross-site")
             }
         };
-        RequestFacts { secure: tls || loopback, cross_origin, token: session_cookie(headers) }
+        RequestFacts { secure: tls || loopback, cross_origin, token: cookie_value(headers, COOKIE) }
     }
 }
 
-/// The session token in the request's cookies.
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+/// The cookie `name` of a request, if it is set and not empty.
+pub(super) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|line| line.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(key, _)| *key == name)
         .map(|(_, value)| value.to_string())
         .filter(|value| !value.is_empty())
 }

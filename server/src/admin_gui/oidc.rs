@@ -15,7 +15,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::auth::{Auth, RequestFacts};
+use super::auth::{Auth, RequestFacts, cookie_value};
 use crate::config::Config;
 use crate::node::Node;
 
@@ -267,17 +267,6 @@ pub async fn logout_uri(auth: &Auth, id_token: &str) -> Option<String> {
 fn query_value(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
     query.split('&').filter_map(|pair| pair.split_once('=')).find(|(key, _)| *key == name).map(|(_, v)| v.to_string())
-}
-
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|line| line.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_string())
 }
 
 fn html_escape(text: &str) -> String {

@@ -106,12 +106,9 @@ pub fn masked(kind: EntityKind, mut doc: Value) -> Value {
         }
     }
     mask(kind.as_str(), &mut doc);
-    if kind == EntityKind::Plugins {
-        let fields = doc["name"].as_str().and_then(proxy::model::plugins::find).map_or(&[][..], |d| d.secret_fields);
-        for field in fields {
-            if let Some(value) = doc["config"].get_mut(*field).filter(|v| !v.is_null()) {
-                *value = Value::String(MASKED.into());
-            }
+    for field in super::secret_fields(kind, &doc) {
+        if let Some(value) = doc["config"].get_mut(*field).filter(|v| !v.is_null()) {
+            *value = Value::String(MASKED.into());
         }
     }
     doc

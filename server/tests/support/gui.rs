@@ -45,8 +45,8 @@ pub fn csrf_in(html: &str) -> Option<String> {
     Some(content[..content.find('"')?].to_string())
 }
 
-/// `gatehouse admin create` on the node's prefix, the password on standard input.
-pub fn create_admin(node: &Gatehouse, username: &str, password: &str) {
+/// `gatehouse admin create` on the node's prefix, the password on standard input; its output.
+pub fn admin_create(node: &Gatehouse, username: &str, password: &str) -> std::process::Output {
     use std::io::Write;
     let mut child = std::process::Command::new(super::binary())
         .args(["admin", "create", "--username", username, "--prefix"])
@@ -57,7 +57,12 @@ pub fn create_admin(node: &Gatehouse, username: &str, password: &str) {
         .spawn()
         .unwrap();
     writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    let output = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `gatehouse admin create`, which must succeed.
+pub fn create_admin(node: &Gatehouse, username: &str, password: &str) {
+    let output = admin_create(node, username, password);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
