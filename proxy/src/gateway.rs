@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::future::Future;
+use std::io::Write;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -26,7 +27,8 @@ use crate::request_head::{HeadLimits, check_host};
 use crate::router::{PathHandling, RequestInfo, upstream_path, uri};
 use crate::snapshot::Snapshot;
 use crate::trusted::TrustedIps;
-use crate::upstream::{Destination, Keepalive, Timeouts, UpstreamClient, UpstreamError};
+use crate::upstream::h1::{HeadExtras, RequestHead};
+use crate::upstream::{Answer, Destination, Keepalive, Timeouts, UpstreamClient, UpstreamError};
 use in_flight::InFlightBody;
 use phases::{LoggedBody, access, rewrite};
 use upgrade::WebSocketUpgrade;
@@ -225,7 +227,6 @@ impl Gateway {
             target.push('?');
             target.push_str(query);
         }
-        let target = Uri::from_maybe_shared(bytes::Bytes::from(target));
         let service_host = lower_case(&service.host);
         let balancer = snapshot.balancers.get(service_host.as_ref()).cloned();
         // Hashed once per request, on the headers as the plugins left them (Kong's `get_value_to_hash`).
@@ -245,6 +246,7 @@ impl Gateway {
             .flatten();
         // A plugin that set another Host decides the upstream Host.
         let plugin_host = header_str(&cx.request.headers, header::HOST).filter(|h| *h != host).map(str::to_string);
+        let plugin_host = plugin_host.as_deref();
         let mut websocket = WebSocketUpgrade::take(&mut cx.request);
         let headers = &mut cx.request.headers;
         strip_hop_by_hop(headers);
@@ -261,7 +263,6 @@ impl Gateway {
             path: raw_path,
             prefix: prefix_header.as_deref(),
         };
-        forwarded.apply(headers);
 
         let method = cx.request.method.clone();
         // What an error page is negotiated from, kept before the headers go upstream.
@@ -276,12 +277,12 @@ impl Gateway {
             },
             _ => None,
         };
-        let Ok(target) = target else {
+        // A plugin's path or query may hold what cannot go on a request line.
+        if !target.bytes().all(|b| b.is_ascii_graphic()) {
             return fail(StatusCode::BAD_GATEWAY);
-        };
-        let mut target = Some(target);
+        }
         let retryable = body_is_empty(&cx.request.headers) || matches!(method, http::Method::GET | http::Method::HEAD);
-        let mut body = Some(cx.take_body());
+        let mut body = cx.take_body();
         let timeouts = Timeouts::of(&service);
         let attempts = if retryable { service.retries + 1 } else { 1 };
         let proxy_latency = cx.started.elapsed();
@@ -312,47 +313,27 @@ impl Gateway {
                 }
             };
             // Host: a plugin's, the client's (preserve_host), the upstream's host_header, or the peer's.
-            let upstream_host: Cow<'_, str> = if let Some(host) = &plugin_host {
-                Cow::Borrowed(host)
+            let upstream_host = if let Some(host) = plugin_host {
+                UpstreamHost::Text(host)
             } else if route.preserve_host && !host.is_empty() {
-                Cow::Borrowed(&host)
+                UpstreamHost::Text(&host)
             } else if let Some(header) = balancer.as_ref().and_then(|b| b.upstream.host_header.as_deref()) {
-                Cow::Borrowed(header)
+                UpstreamHost::Text(header)
             } else if peer_port == 80 || (peer_port == 443 && service.protocol == "https") {
-                Cow::Borrowed(peer_host)
+                UpstreamHost::Text(peer_host)
             } else {
-                Cow::Owned(format!("{}:{}", authority_host(peer_host), peer_port))
+                UpstreamHost::WithPort(peer_host, peer_port)
             };
-            set(&mut cx.request.headers, header::HOST, &upstream_host);
             let destination = Destination {
                 host: connect_host,
                 port: peer_port,
-                tls: tls.as_deref().map(|tls| (tls, server_name(&upstream_host))),
-            };
-            let request_body = match body.take() {
-                Some(body) => body,
-                None => crate::errors::full(bytes::Bytes::new()),
-            };
-            let mut request = Request::new(request_body);
-            *request.method_mut() = method.clone();
-            // Like the headers, the URI is copied only for an attempt that may be retried.
-            *request.uri_mut() = if attempt + 1 == attempts {
-                target.take().unwrap_or_default()
-            } else {
-                target.clone().unwrap_or_default()
-            };
-            *request.version_mut() = Version::HTTP_11;
-            // Only an attempt that may be retried needs its own copy of the headers; the last one takes them
-            // unless plugins read the request again in their response phases (the accept header the error page
-            // needs is read before).
-            *request.headers_mut() = if attempt + 1 == attempts && !any_response_phases(selected) {
-                std::mem::take(&mut cx.request.headers)
-            } else {
-                cx.request.headers.clone()
+                tls: tls.as_deref().map(|tls| (tls, upstream_host.server_name())),
             };
             let in_flight = member.and_then(|index| balancer.as_ref()?.begin(index));
-            match self.client.send(&destination, timeouts, request).await {
-                Ok(response) => {
+            let extras = GatewayHeaders { host: upstream_host, forwarded: &forwarded, headers: &cx.request.headers };
+            let head = RequestHead { method: &method, target: &target, headers: &cx.request.headers, extras: &extras };
+            match self.client.send(&destination, timeouts, &head, &mut body).await {
+                Ok(Answer { response, upgraded }) => {
                     let upstream_latency = sent_at.elapsed();
                     report(Attempt::Responded(response.status().as_u16()));
                     let (mut response_parts, response_body) = response.into_parts();
@@ -379,10 +360,8 @@ impl Gateway {
                         None => response_body,
                     };
                     let mut response = Response::from_parts(response_parts, body);
-                    if response.status() == StatusCode::SWITCHING_PROTOCOLS
-                        && let Some(upgrade) = websocket.take()
-                    {
-                        upgrade.switch(&mut response);
+                    if let (Some(upstream), Some(upgrade)) = (upgraded, websocket.take()) {
+                        upgrade.switch(&mut response, upstream);
                     }
                     return Outcome::Proxied { response, upstream_status, upstream_latency };
                 }
@@ -517,52 +496,117 @@ const X_FORWARDED_PATH: HeaderName = HeaderName::from_static("x-forwarded-path")
 const X_FORWARDED_PREFIX: HeaderName = HeaderName::from_static("x-forwarded-prefix");
 
 impl Forwarded<'_> {
-    fn apply(&self, headers: &mut HeaderMap) {
-        // The values are built straight into header values: no intermediate strings.
-        let incoming = |headers: &HeaderMap, name: &HeaderName| {
-            if self.trusted { headers.get(name).filter(|v| v.to_str().is_ok()).cloned() } else { None }
-        };
-        let text = |value: &str| HeaderValue::from_str(value).ok();
-        let owned = |value: String| HeaderValue::from_maybe_shared(bytes::Bytes::from(value)).ok();
-        let forwarded_for =
-            header_str(headers, &X_FORWARDED_FOR).map(|existing| owned(format!("{existing}, {}", self.peer)));
-        let host = incoming(headers, &X_FORWARDED_HOST).or_else(|| text(self.host));
-        let port = incoming(headers, &X_FORWARDED_PORT).or_else(|| Some(self.client.local_port.clone()));
-        let path = incoming(headers, &X_FORWARDED_PATH).or_else(|| text(self.path));
-        let prefix = match incoming(headers, &X_FORWARDED_PREFIX) {
-            Some(prefix) => Some(Some(prefix)),
-            None => self.prefix.map(text),
-        };
-        let proto = match self.proto {
-            "http" => Some(HeaderValue::from_static("http")),
-            "https" => Some(HeaderValue::from_static("https")),
-            other => text(other),
+    /// Writes the headers into the upstream request head (`headers` are the request's, which these replace).
+    fn write(&self, headers: &HeaderMap, buf: &mut Vec<u8>) {
+        let incoming = |name: &HeaderName| {
+            if self.trusted {
+                headers.get(name).filter(|v| v.to_str().is_ok()).map(HeaderValue::as_bytes)
+            } else {
+                None
+            }
         };
         // The client is the peer unless a trusted peer says otherwise: then the connection's value serves.
-        let real_ip = if self.client_addr == self.peer {
-            Some(self.client.peer_ip.clone())
+        let mut real_ip = [0u8; 48];
+        let real_ip: &[u8] = if self.client_addr == self.peer {
+            self.client.peer_ip.as_bytes()
         } else {
-            owned(self.client_addr.to_string())
+            let mut cursor = std::io::Cursor::new(&mut real_ip[..]);
+            let _ = write!(cursor, "{}", self.client_addr);
+            let written = usize::try_from(cursor.position()).unwrap_or(0);
+            &real_ip[..written]
         };
-        let forwarded_for = forwarded_for.unwrap_or_else(|| real_ip.clone());
-        headers.reserve(7);
-        let mut set = |name: HeaderName, value: Option<HeaderValue>| {
-            if let Some(value) = value {
-                headers.insert(name, value);
+        line(buf, "x-real-ip", &[real_ip]);
+        match header_str(headers, &X_FORWARDED_FOR) {
+            Some(existing) => {
+                line(buf, "x-forwarded-for", &[existing.as_bytes(), b", ", self.client.peer_ip.as_bytes()])
             }
+            None => line(buf, "x-forwarded-for", &[real_ip]),
+        }
+        line(buf, "x-forwarded-proto", &[self.proto.as_bytes()]);
+        line(buf, "x-forwarded-host", &[incoming(&X_FORWARDED_HOST).unwrap_or(self.host.as_bytes())]);
+        line(buf, "x-forwarded-port", &[incoming(&X_FORWARDED_PORT).unwrap_or(self.client.local_port.as_bytes())]);
+        line(buf, "x-forwarded-path", &[incoming(&X_FORWARDED_PATH).unwrap_or(self.path.as_bytes())]);
+        if let Some(prefix) = incoming(&X_FORWARDED_PREFIX).or(self.prefix.map(str::as_bytes)) {
+            line(buf, "x-forwarded-prefix", &[prefix]);
+        }
+    }
+
+    /// The request headers these replace.
+    fn replaces(name: &HeaderName) -> bool {
+        let name = name.as_str();
+        name.starts_with("x-")
+            && matches!(
+                name,
+                "x-real-ip"
+                    | "x-forwarded-for"
+                    | "x-forwarded-proto"
+                    | "x-forwarded-host"
+                    | "x-forwarded-port"
+                    | "x-forwarded-path"
+                    | "x-forwarded-prefix"
+            )
+    }
+}
+
+/// One header line of an upstream request head, its value in pieces.
+fn line(buf: &mut Vec<u8>, name: &str, value: &[&[u8]]) {
+    buf.extend_from_slice(name.as_bytes());
+    buf.extend_from_slice(b": ");
+    for piece in value {
+        buf.extend_from_slice(piece);
+    }
+    buf.extend_from_slice(b"\r\n");
+}
+
+/// The upstream `Host`.
+#[derive(Clone, Copy)]
+enum UpstreamHost<'a> {
+    Text(&'a str),
+    /// The peer's address and a port that is not the scheme's default.
+    WithPort(&'a str, u16),
+}
+
+impl UpstreamHost<'_> {
+    /// The TLS server name: no port, no IPv6 brackets.
+    fn server_name(&self) -> &str {
+        let host = match *self {
+            UpstreamHost::Text(host) => without_port(host),
+            UpstreamHost::WithPort(host, _) => host,
         };
-        set(X_REAL_IP, real_ip);
-        set(X_FORWARDED_FOR, forwarded_for);
-        set(X_FORWARDED_PROTO, proto);
-        set(X_FORWARDED_HOST, host);
-        set(X_FORWARDED_PORT, port);
-        set(X_FORWARDED_PATH, path);
-        match prefix {
-            Some(prefix) => set(X_FORWARDED_PREFIX, prefix),
-            None => {
-                headers.remove(X_FORWARDED_PREFIX);
+        host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
+    }
+}
+
+/// What the gateway writes into every upstream request head besides the request's own headers: `Host` and
+/// the `X-Forwarded-*` set, written straight into the head (no header map entries, no intermediate strings).
+struct GatewayHeaders<'a> {
+    host: UpstreamHost<'a>,
+    forwarded: &'a Forwarded<'a>,
+    headers: &'a HeaderMap,
+}
+
+impl HeadExtras for GatewayHeaders<'_> {
+    fn replaces(&self, name: &HeaderName) -> bool {
+        *name == header::HOST || Forwarded::replaces(name)
+    }
+
+    fn write(&self, buf: &mut Vec<u8>) {
+        match self.host {
+            UpstreamHost::Text(host) => line(buf, "host", &[host.as_bytes()]),
+            UpstreamHost::WithPort(host, port) => {
+                let bracketed = host.contains(':') && !host.starts_with('[');
+                buf.extend_from_slice(b"host: ");
+                if bracketed {
+                    buf.push(b'[');
+                }
+                buf.extend_from_slice(host.as_bytes());
+                if bracketed {
+                    buf.push(b']');
+                }
+                let _ = write!(buf, ":{port}\r\n");
             }
         }
+        self.forwarded.write(self.headers, buf);
     }
 }
 
@@ -572,12 +616,6 @@ fn client_address(headers: &HeaderMap, peer: IpAddr, trusted: bool) -> IpAddr {
         return peer;
     }
     header_str(headers, &X_REAL_IP).and_then(|v| v.trim().parse().ok()).unwrap_or(peer)
-}
-
-fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
-    if let Ok(value) = HeaderValue::from_str(value) {
-        headers.insert(name, value);
-    }
 }
 
 fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
@@ -595,16 +633,6 @@ fn request_host(headers: &HeaderMap, uri: &Uri) -> String {
 /// A `Host` value without its port (`[::1]` keeps its brackets).
 fn without_port(host: &str) -> &str {
     host.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(h, _)| h)
-}
-
-/// The TLS server name for an upstream `Host` value: no port, no IPv6 brackets.
-fn server_name(host: &str) -> &str {
-    let host = without_port(host);
-    host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
-}
-
-fn authority_host(host: &str) -> Cow<'_, str> {
-    if host.contains(':') && !host.starts_with('[') { Cow::Owned(format!("[{host}]")) } else { Cow::Borrowed(host) }
 }
 
 /// `text` in lower case, copied only when it has upper-case letters.
@@ -652,24 +680,41 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
     // Most messages have none, or only `Connection: keep-alive`: one pass over the names finds out, and only
     // the names present are removed.
-    if !headers.keys().any(is_hop_by_hop) {
-        return;
+    let (mut connection, mut others) = (false, false);
+    for name in headers.keys() {
+        if *name == header::CONNECTION {
+            connection = true;
+        } else if is_hop_by_hop(name) {
+            others = true;
+        }
     }
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|token| {
-            let token = token.trim();
-            headers.keys().find(|name| name.as_str().eq_ignore_ascii_case(token)).cloned()
-        })
-        .collect();
-    for name in named {
-        headers.remove(name);
+    if connection {
+        let names_headers = headers.get_all(header::CONNECTION).iter().any(|value| {
+            value.as_bytes().split(|&b| b == b',').map(<[u8]>::trim_ascii).any(|token| {
+                !token.is_empty() && !token.eq_ignore_ascii_case(b"keep-alive") && !token.eq_ignore_ascii_case(b"close")
+            })
+        });
+        if names_headers {
+            let named: Vec<HeaderName> = headers
+                .get_all(header::CONNECTION)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|token| {
+                    let token = token.trim();
+                    headers.keys().find(|name| name.as_str().eq_ignore_ascii_case(token)).cloned()
+                })
+                .collect();
+            for name in named {
+                headers.remove(name);
+            }
+        }
+        headers.remove(header::CONNECTION);
     }
-    while let Some(name) = headers.keys().find(|name| is_hop_by_hop(name)).cloned() {
-        headers.remove(name);
+    if others {
+        while let Some(name) = headers.keys().find(|name| is_hop_by_hop(name)).cloned() {
+            headers.remove(name);
+        }
     }
 }
 

@@ -244,3 +244,67 @@ async fn websocket_upgrades_are_proxied_both_ways() {
     let plain = reqwest::Client::new().get(url(&node, "/ws")).header("upgrade", "websocket").send().await.unwrap();
     assert_ne!(plain.status(), 101, "without Connection: upgrade there is no upgrade");
 }
+
+#[tokio::test]
+async fn upstream_responses_are_framed_as_rfc_9112_says() {
+    let huge: &'static str =
+        Box::leak(format!("HTTP/1.1 200 OK\r\nX-Big: {}\r\nContent-Length: 2\r\n\r\nok", "a".repeat(70_000)).into());
+    let upstreams = [
+        // Interim responses are skipped; the final one is the answer.
+        ("interim", faulty::scripted(&[
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        ])
+        .await),
+        // No length: the body is what comes until the upstream closes.
+        ("to-close", faulty::scripted(&["HTTP/1.1 200 OK\r\n\r\nread until the upstream closes"]).await),
+        // Chunk extensions and trailers are read and not passed on.
+        ("chunked", faulty::scripted(&[
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: x\r\n\r\n",
+        ])
+        .await),
+        ("conflicting", faulty::scripted(&["HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc"]).await),
+        ("huge-head", faulty::scripted(std::slice::from_ref(Box::leak(Box::new(huge)))).await),
+        ("garbage", faulty::scripted(&["SMTP ready\r\n\r\n"]).await),
+    ];
+    let (node, _dir) = Gatehouse::start(&[]);
+    for (name, upstream) in &upstreams {
+        service(&node, name, json!({"url": format!("http://{}", upstream.addr)})).await;
+    }
+    configured(&node).await;
+
+    let get = |path: &str| {
+        let url = url(&node, path);
+        async move {
+            let response = reqwest::get(url).await.unwrap();
+            let status = response.status().as_u16();
+            let trailer = response.headers().contains_key("x-trailer");
+            (status, response.text().await.unwrap(), trailer)
+        }
+    };
+    assert_eq!(get("/interim").await, (200, "ok".into(), false));
+    assert_eq!(get("/to-close").await, (200, "read until the upstream closes".into(), false));
+    assert_eq!(get("/chunked").await, (200, "hello world".into(), false));
+    for bad in ["/conflicting", "/huge-head", "/garbage"] {
+        assert_eq!(get(bad).await.0, 502, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn a_pooled_connection_the_upstream_closed_is_not_an_error() {
+    // One answer per connection, then the upstream closes it without a word (its keep-alive timeout).
+    let upstream = faulty::scripted(&["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]).await;
+    let (node, _dir) = Gatehouse::start(&["--nginx_worker_processes", "1"]);
+    service(&node, "closing", json!({"url": format!("http://{}", upstream.addr)})).await;
+    configured(&node).await;
+    let client = reqwest::Client::new();
+    for round in 0..5 {
+        let response = client.get(url(&node, "/closing")).send().await.unwrap();
+        assert_eq!(response.status(), 200, "round {round}");
+        assert_eq!(response.text().await.unwrap(), "ok");
+        if round % 2 == 1 {
+            // Sometimes the close has been seen before the next request, sometimes not.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!(upstream.accepted(), 5, "each request needed a new connection");
+}

@@ -124,10 +124,11 @@ fn install_replaces_the_serving_snapshot() {
 
 #[test]
 fn upstream_server_names_drop_the_port_and_ipv6_brackets() {
-    assert_eq!(server_name("api.example:8443"), "api.example");
-    assert_eq!(server_name("api.example"), "api.example");
-    assert_eq!(server_name("[::1]:8443"), "::1");
-    assert_eq!(server_name("[::1]"), "::1");
+    assert_eq!(UpstreamHost::Text("api.example:8443").server_name(), "api.example");
+    assert_eq!(UpstreamHost::Text("api.example").server_name(), "api.example");
+    assert_eq!(UpstreamHost::Text("[::1]:8443").server_name(), "::1");
+    assert_eq!(UpstreamHost::Text("[::1]").server_name(), "::1");
+    assert_eq!(UpstreamHost::WithPort("[::1]", 8443).server_name(), "::1");
     assert_eq!(without_port("[::1]:8443"), "[::1]");
 }
 

@@ -11,6 +11,7 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
 use crate::errors::GatewayBody;
+use crate::upstream::h1::Upgraded;
 
 /// A client's request to switch to WebSocket, taken from the request before it goes upstream.
 pub struct WebSocketUpgrade {
@@ -50,22 +51,21 @@ impl WebSocketUpgrade {
     }
 
     /// Completes a 101 from the upstream: the client is told the same upgrade, and a task joins the two
-    /// connections once hyper has handed both over.
-    pub fn switch(self, response: &mut Response<GatewayBody>) {
-        let upstream = hyper::upgrade::on(&mut *response);
+    /// connections once hyper has handed over the client's.
+    pub fn switch(self, response: &mut Response<GatewayBody>, upstream: Upgraded) {
         let headers = response.headers_mut();
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         headers.insert(header::UPGRADE, self.protocol);
         let client = self.client;
         tokio::spawn(async move {
-            let (client, upstream) = match tokio::try_join!(client, upstream) {
-                Ok(both) => both,
+            let client = match client.await {
+                Ok(client) => client,
                 Err(error) => {
                     tracing::debug!(%error, "WebSocket upgrade did not complete");
                     return;
                 }
             };
-            let (mut client, mut upstream) = (TokioIo::new(client), TokioIo::new(upstream));
+            let (mut client, mut upstream) = (TokioIo::new(client), upstream);
             if let Err(error) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
                 tracing::debug!(%error, "WebSocket tunnel closed with an error");
             }

@@ -1,12 +1,10 @@
 //! The upstream client: HTTP/1.1 to a service's peer over TCP or TLS (`proxy.md` §8.3), with the service's
 //! own `connect_timeout`, `write_timeout` and `read_timeout`, a keep-alive pool keyed on the whole upstream
-//! identity, and connections that can be upgraded (WebSocket).
-//!
-//! hyper's pooled legacy client takes one connector for every request, so it cannot carry per-service
-//! timeouts or TLS; this one drives hyper's connection API directly.
+//! identity, and connections that can be upgraded (WebSocket). The protocol itself is in [`h1`].
 
 mod body;
 mod deadlines;
+pub mod h1;
 mod pool;
 pub mod tls;
 
@@ -14,17 +12,16 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::{Request, Response, StatusCode};
+use http::{Response, StatusCode};
 use http_body_util::BodyExt;
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper::body::Body;
 use rustls::pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use self::body::{Checkin, RequestBody, ResponseBody};
+use self::body::UpstreamBody;
 use self::deadlines::{Bounds, Deadlines};
-use self::pool::{Connection, KeyRef, Pool};
+use self::h1::{Connection, ExchangeError, RequestHead, Stream, Upgraded};
+use self::pool::{KeyRef, Pool};
 use crate::errors::GatewayBody;
 use crate::model::entities::service::Service;
 pub use pool::Keepalive;
@@ -76,7 +73,7 @@ pub enum UpstreamError {
     #[error("the upstream stopped reading or answering within its timeout")]
     Timeout,
     #[error("the exchange failed: {0}")]
-    Exchange(hyper::Error),
+    Exchange(ExchangeError),
 }
 
 impl UpstreamError {
@@ -96,17 +93,18 @@ impl UpstreamError {
                 | UpstreamError::ServerName(_)
         )
     }
+}
 
-    fn exchange(error: hyper::Error) -> UpstreamError {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
-        while let Some(cause) = source {
-            if cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut) {
-                return UpstreamError::Timeout;
-            }
-            source = cause.source();
-        }
-        UpstreamError::Exchange(error)
+impl From<ExchangeError> for UpstreamError {
+    fn from(error: ExchangeError) -> UpstreamError {
+        if error.is_timeout() { UpstreamError::Timeout } else { UpstreamError::Exchange(error) }
     }
+}
+
+/// What an upstream answered: the response, and for a 101 the upgraded connection.
+pub struct Answer {
+    pub response: Response<GatewayBody>,
+    pub upgraded: Option<Upgraded>,
 }
 
 /// The node's upstream client; cheap to clone.
@@ -125,73 +123,54 @@ impl UpstreamClient {
         self.pool.idle_count()
     }
 
-    /// Sends `request` (origin-form URI, `Host` set) to `to`: on a pooled connection when one is idle,
-    /// else on a new one. A pooled connection the upstream closed meanwhile hands the request back unsent
-    /// and the next one is tried.
+    /// Sends the request (origin-form target, `Host` set) to `to`: on a pooled connection when one is idle,
+    /// else on a new one. The body is read only once a connection takes it, so a request that could not
+    /// connect still has it for another peer. A pooled connection the upstream had closed meanwhile is
+    /// given up for the next one when the request has no body to lose (nginx does the same).
     pub async fn send(
         &self,
         to: &Destination<'_>,
         timeouts: Timeouts,
-        request: Request<GatewayBody>,
-    ) -> Result<Response<GatewayBody>, UpstreamError> {
+        head: &RequestHead<'_>,
+        body: &mut GatewayBody,
+    ) -> Result<Answer, UpstreamError> {
         let key = KeyRef { host: to.host, port: to.port, tls: to.tls.map(|(tls, sni)| (tls.fingerprint, sni)) };
-        let mut request = request.map(RequestBody::new);
-        while let Some(mut connection) = self.pool.checkout(key) {
-            // A connection finishing its previous exchange becomes ready at once; a dead one errs.
-            match tokio::time::timeout(timeouts.connect, connection.sender.ready()).await {
-                Ok(Ok(())) => {}
-                _ => continue,
-            }
-            match self.exchange(connection, timeouts, request).await {
-                Ok(response) => return Ok(response),
-                Err(Failed::Unsent(returned)) => request = *returned,
-                Err(Failed::Error(error)) => return Err(error),
+        let replayable = body.is_end_stream();
+        while let Some(connection) = self.pool.checkout(key) {
+            match self.exchange(connection, timeouts, head, body).await {
+                Err(error) if replayable && error.is_closed() => continue,
+                answered => return answered.map_err(UpstreamError::from),
             }
         }
         // Boxed: connecting (resolution, TCP, TLS) is the rare path, and its state would otherwise make every
         // request's future larger.
         let connection = Box::pin(connect(to, key, timeouts)).await?;
-        match self.exchange(connection, timeouts, request).await {
-            Ok(response) => Ok(response),
-            Err(Failed::Unsent(_)) => Err(UpstreamError::Connect(std::io::ErrorKind::ConnectionAborted.into())),
-            Err(Failed::Error(error)) => Err(error),
-        }
+        Ok(self.exchange(connection, timeouts, head, body).await?)
     }
 
     async fn exchange(
         &self,
         mut connection: Connection,
         timeouts: Timeouts,
-        mut request: Request<RequestBody>,
-    ) -> Result<Response<GatewayBody>, Failed> {
+        head: &RequestHead<'_>,
+        body: &mut GatewayBody,
+    ) -> Result<Answer, ExchangeError> {
         connection.bounds.set(timeouts.write, timeouts.read);
         connection.exchanges += 1;
-        request.body_mut().bind(connection.bounds.clone());
-        let response = match connection.sender.try_send_request(request).await {
-            Ok(response) => response,
-            Err(mut error) => {
-                return Err(match error.take_message() {
-                    Some(request) => Failed::Unsent(Box::new(request)),
-                    None => Failed::Error(UpstreamError::exchange(error.into_error())),
-                });
-            }
-        };
-        let (parts, body) = response.into_parts();
-        // A 101 hands the connection over to the upgrade; there is nothing to pool.
-        let body = if parts.status == StatusCode::SWITCHING_PROTOCOLS {
-            body.map_err(Into::into).boxed()
+        connection.write_request(head, body).await?;
+        let parts = connection.read_head(head.method).await?;
+        let upgrade = parts.status == StatusCode::SWITCHING_PROTOCOLS;
+        let (body, upgraded) = if upgrade {
+            (crate::errors::full(bytes::Bytes::new()), Some(connection.into_upgraded()))
         } else {
-            ResponseBody::new(body, Checkin { pool: self.pool.clone(), connection }).boxed()
+            (UpstreamBody::new(connection, self.pool.clone(), parts.framing, parts.reusable).boxed(), None)
         };
-        Ok(Response::from_parts(parts, body))
+        let mut response = Response::new(body);
+        *response.status_mut() = parts.status;
+        *response.version_mut() = parts.version;
+        *response.headers_mut() = parts.headers;
+        Ok(Answer { response, upgraded })
     }
-}
-
-/// Why an exchange did not produce a response.
-enum Failed {
-    /// The connection was closed before the request went out; it can go on another one (boxed: rare).
-    Unsent(Box<Request<RequestBody>>),
-    Error(UpstreamError),
 }
 
 /// A new connection: TCP and, for `https` services, TLS, together bounded by `connect_timeout`.
@@ -219,32 +198,17 @@ async fn connect(to: &Destination<'_>, key: KeyRef<'_>, timeouts: Timeouts) -> R
     let _ = stream.set_nodelay(true);
     let bounds = Bounds::new(timeouts.write, timeouts.read);
     let socket = Deadlines::new(stream, bounds.clone());
-    let sender = match to.tls {
-        None => handshake(socket).await?,
+    let stream = match to.tls {
+        None => Stream::Plain(socket),
         Some((tls, sni)) => {
             let name = ServerName::try_from(sni.to_string()).map_err(|_| UpstreamError::ServerName(sni.into()))?;
             let remaining = timeouts.connect.saturating_sub(started.elapsed());
             match tokio::time::timeout(remaining, tls.connector.connect(name, socket)).await {
                 Err(_) => return Err(UpstreamError::ConnectTimeout),
                 Ok(Err(error)) => return Err(UpstreamError::Handshake(error)),
-                Ok(Ok(stream)) => handshake(stream).await?,
+                Ok(Ok(stream)) => Stream::Tls(Box::new(stream)),
             }
         }
     };
-    Ok(Connection { sender, bounds, exchanges: 0, key: key.owned() })
-}
-
-/// Starts HTTP/1.1 on `io`; the connection runs in its own task until either side closes it.
-async fn handshake<IO>(io: IO) -> Result<http1::SendRequest<RequestBody>, UpstreamError>
-where
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (sender, connection) =
-        http1::Builder::new().handshake(TokioIo::new(io)).await.map_err(UpstreamError::Exchange)?;
-    tokio::spawn(async move {
-        if let Err(error) = connection.with_upgrades().await {
-            tracing::debug!(%error, "upstream connection ended with an error");
-        }
-    });
-    Ok(sender)
+    Ok(Connection::new(stream, bounds, key.owned()))
 }

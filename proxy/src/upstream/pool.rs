@@ -10,10 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use hyper::client::conn::http1::SendRequest;
-
-use super::body::RequestBody;
-use super::deadlines::Bounds;
+use super::h1::Connection;
 use crate::config_hash::ConfigMap;
 
 /// Kong's `upstream_keepalive_*` settings; as in Kong, a pool size of 0 turns keep-alive off and 0 for the
@@ -115,15 +112,6 @@ impl PartialEq for dyn AsKeyRef + '_ {
 
 impl Eq for dyn AsKeyRef + '_ {}
 
-/// One upstream connection: hyper's handle on it, its timeouts, and the key it is pooled under.
-pub struct Connection {
-    pub sender: SendRequest<RequestBody>,
-    pub bounds: Arc<Bounds>,
-    /// Exchanges carried so far, this one included.
-    pub exchanges: u32,
-    pub key: PoolKey,
-}
-
 struct Idle {
     connection: Connection,
     since: Instant,
@@ -140,12 +128,12 @@ impl Pool {
         Arc::new(Pool { idle: Mutex::default(), keepalive, reaping: AtomicBool::new(false) })
     }
 
-    /// The most recently used idle connection of `key` that hyper has not seen closed.
+    /// The most recently used idle connection of `key` that the upstream has not closed.
     pub fn checkout(&self, key: KeyRef<'_>) -> Option<Connection> {
         let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let list = idle.get_mut(&key as &dyn AsKeyRef)?;
-        while let Some(entry) = list.pop() {
-            if self.keepalive.fresh(entry.since) && !entry.connection.sender.is_closed() {
+        while let Some(mut entry) = list.pop() {
+            if self.keepalive.fresh(entry.since) && !entry.connection.is_closed() {
                 return Some(entry.connection);
             }
         }
@@ -153,8 +141,8 @@ impl Pool {
     }
 
     /// Keeps a connection whose exchange is complete, unless it is worn out, closed, or the pool is full.
-    pub fn checkin(self: &Arc<Self>, connection: Connection) {
-        if self.keepalive.worn_out(connection.exchanges) || connection.sender.is_closed() {
+    pub fn checkin(self: &Arc<Self>, mut connection: Connection) {
+        if self.keepalive.worn_out(connection.exchanges) || connection.is_closed() {
             return;
         }
         connection.bounds.disarm_reading();
@@ -203,7 +191,7 @@ impl Pool {
     fn reap(&self) {
         let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         idle.retain(|_, list| {
-            list.retain(|entry| self.keepalive.fresh(entry.since) && !entry.connection.sender.is_closed());
+            list.retain_mut(|entry| self.keepalive.fresh(entry.since) && !entry.connection.is_closed());
             !list.is_empty()
         });
     }

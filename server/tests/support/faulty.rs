@@ -151,3 +151,20 @@ pub async fn unanswered() -> Unanswered {
     }
     Unanswered { addr, _listener: listener, _queued: queued }
 }
+
+/// Answers the n-th request of each connection (from 0) with `answers[n]` (raw bytes, head and body), then
+/// closes the connection once its answers run out — without saying so, as an upstream whose keep-alive
+/// timeout fires does.
+pub async fn scripted(answers: &'static [&'static str]) -> Faulty {
+    spawn(move |mut stream| async move {
+        for answer in answers {
+            if !read_head(&mut stream).await {
+                return;
+            }
+            if stream.write_all(answer.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await
+}
