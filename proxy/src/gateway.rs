@@ -33,9 +33,12 @@ use in_flight::InFlightBody;
 use phases::{LoggedBody, access, rewrite};
 use upgrade::WebSocketUpgrade;
 
+mod h1;
 mod in_flight;
 mod phases;
 mod upgrade;
+
+pub use h1::GatewayConnections;
 
 /// `Server` and `Via` value.
 const PRODUCT: &str = concat!("gatehouse/", env!("CARGO_PKG_VERSION"));
@@ -759,6 +762,18 @@ impl Client {
 #[derive(Clone)]
 pub struct GatewayService {
     bound: Arc<(Gateway, Client)>,
+}
+
+impl GatewayService {
+    /// The response to one request (the proxy's own HTTP/1.1 server calls this without boxing a future).
+    async fn respond<B>(&self, request: Request<B>) -> Response<GatewayBody>
+    where
+        B: hyper::body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let (gateway, client) = &*self.bound;
+        gateway.handle(request, client).await
+    }
 }
 
 impl<B> tower::Service<Request<B>> for GatewayService

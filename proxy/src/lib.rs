@@ -18,6 +18,8 @@ pub mod headers;
 #[cfg(feature = "engine")]
 pub mod health;
 #[cfg(feature = "engine")]
+pub mod io;
+#[cfg(feature = "engine")]
 pub mod listener;
 #[cfg(feature = "engine")]
 pub mod lua;

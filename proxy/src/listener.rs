@@ -13,8 +13,9 @@ use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
@@ -136,16 +137,58 @@ impl Default for ServeOptions {
     }
 }
 
-/// Accepts connections on `listener` until `shutdown` turns true, serving each with the service that
-/// `make_service` builds for it; then waits up to `options.shutdown_grace` for in-flight connections.
-pub async fn serve<M, S, B>(
-    listener: TcpListener,
-    tls: Option<TlsAcceptor>,
-    make_service: M,
+/// What serves each accepted connection once its TLS handshake (if any) is done.
+pub trait Connections: Clone + Send + Sync + 'static {
+    fn serve<IO>(self, io: IO, accepted: Accepted) -> impl Future<Output = ()> + Send
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+}
+
+/// One accepted connection: what a service learns about it, and what serving it may need.
+pub struct Accepted {
+    pub info: ConnInfo,
+    /// ALPN chose HTTP/2.
+    pub http2: bool,
+    pub hyper: Hyper,
+    pub stats: Arc<ListenerStats>,
+    pub shutdown: watch::Receiver<bool>,
+    pub options: Arc<ServeOptions>,
+}
+
+/// hyper's HTTP/1.1 and HTTP/2 server, bound to the listener's graceful shutdown.
+pub struct Hyper {
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    watcher: Watcher,
     stats: Arc<ListenerStats>,
-    mut shutdown: watch::Receiver<bool>,
-    options: ServeOptions,
-) where
+    remote: SocketAddr,
+}
+
+impl Hyper {
+    /// Serves the connection with `service` until either side closes it.
+    pub async fn serve<IO, S, B>(self, io: IO, service: S)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: tower::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + Sync + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: hyper::body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        let service = CountingService { inner: TowerToHyperService::new(service), stats: self.stats };
+        let connection = self.builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+        if let Err(error) = self.watcher.watch(connection).await {
+            tracing::debug!(remote = %self.remote, error = %error, "connection ended with an error");
+        }
+    }
+}
+
+/// Serves every connection with hyper and the service `make_service` builds for it.
+#[derive(Clone)]
+pub struct WithHyper<M>(pub M);
+
+impl<M, S, B> Connections for WithHyper<M>
+where
     M: Fn(ConnInfo) -> S + Clone + Send + Sync + 'static,
     S: tower::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + Sync + 'static,
     S::Future: Send + 'static,
@@ -154,6 +197,25 @@ pub async fn serve<M, S, B>(
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
+    fn serve<IO>(self, io: IO, accepted: Accepted) -> impl Future<Output = ()> + Send
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let service = (self.0)(accepted.info);
+        accepted.hyper.serve(io, service)
+    }
+}
+
+/// Accepts connections on `listener` until `shutdown` turns true, serving each with `connections`; then
+/// waits up to `options.shutdown_grace` for in-flight connections.
+pub async fn serve<C: Connections>(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    connections: C,
+    stats: Arc<ListenerStats>,
+    mut shutdown: watch::Receiver<bool>,
+    options: ServeOptions,
+) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     let cap = options.head_limits.parser_cap();
     builder
@@ -165,7 +227,10 @@ pub async fn serve<M, S, B>(
     builder.http2().timer(TokioTimer::new()).max_header_list_size(u32::try_from(cap).unwrap_or(u32::MAX));
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
+    // Every connection task, hyper's or not, so that shutdown can wait for all of them.
+    let tracker = tokio_util::task::TaskTracker::new();
     let local = listener.local_addr().ok();
+    let options = Arc::new(options);
 
     loop {
         let (stream, remote) = tokio::select! {
@@ -182,43 +247,45 @@ pub async fn serve<M, S, B>(
         };
         let _ = stream.set_nodelay(true);
         let info = ConnInfo { remote, local: local.unwrap_or(remote), tls: tls.is_some(), sni: None };
-        let make_service = make_service.clone();
-        let stats = stats.clone();
         let connection = ConnectionGuard::open(stats.clone());
-        let watcher = graceful.watcher();
-        let builder = builder.clone();
+        let hyper = Hyper { builder: builder.clone(), watcher: graceful.watcher(), stats: stats.clone(), remote };
+        let accepted = Accepted {
+            info,
+            http2: false,
+            hyper,
+            stats: stats.clone(),
+            shutdown: shutdown.clone(),
+            options: options.clone(),
+        };
+        let connections = connections.clone();
         let tls = tls.clone();
-        let handshake_timeout = options.tls_handshake_timeout;
-        tokio::spawn(async move {
+        tracker.spawn(async move {
             let _connection = connection;
-            let counted = |info| CountingService { inner: TowerToHyperService::new(make_service(info)), stats };
-            let result = match tls {
-                None => {
-                    watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), counted(info))).await
+            match tls {
+                None => connections.serve(stream, accepted).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(accepted.options.tls_handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            let session = stream.get_ref().1;
+                            let sni = session.server_name().map(Arc::from);
+                            let http2 = session.alpn_protocol() == Some(b"h2");
+                            let accepted = Accepted { info: ConnInfo { sni, ..accepted.info }, http2, ..accepted };
+                            connections.serve(stream, accepted).await
+                        }
+                        Ok(Err(error)) => tracing::debug!(%remote, %error, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
+                    }
                 }
-                Some(acceptor) => match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-                    Ok(Ok(stream)) => {
-                        let sni = stream.get_ref().1.server_name().map(Arc::from);
-                        let service = counted(ConnInfo { sni, ..info });
-                        watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service)).await
-                    }
-                    Ok(Err(error)) => {
-                        tracing::debug!(%remote, %error, "TLS handshake failed");
-                        return;
-                    }
-                    Err(_) => {
-                        tracing::debug!(%remote, "TLS handshake timed out");
-                        return;
-                    }
-                },
-            };
-            if let Err(error) = result {
-                tracing::debug!(%remote, error = %error, "connection ended with an error");
             }
         });
     }
     drop(listener);
-    if tokio::time::timeout(options.shutdown_grace, graceful.shutdown()).await.is_err() {
+    tracker.close();
+    let drained = async {
+        graceful.shutdown().await;
+        tracker.wait().await;
+    };
+    if tokio::time::timeout(options.shutdown_grace, drained).await.is_err() {
         tracing::warn!(?local, "shutdown grace period elapsed with connections still open");
     }
 }
@@ -278,7 +345,15 @@ impl Drop for ConnectionGuard {
     }
 }
 
-struct InFlightGuard(Arc<ListenerStats>);
+/// A request counted in flight until dropped.
+pub(crate) struct InFlightGuard(Arc<ListenerStats>);
+
+impl InFlightGuard {
+    pub(crate) fn start(stats: &Arc<ListenerStats>) -> InFlightGuard {
+        stats.requests_in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlightGuard(stats.clone())
+    }
+}
 
 impl Drop for InFlightGuard {
     fn drop(&mut self) {
@@ -302,8 +377,7 @@ where
 
     fn call(&self, request: R) -> Self::Future {
         self.stats.total_requests.fetch_add(1, Ordering::Relaxed);
-        self.stats.requests_in_flight.fetch_add(1, Ordering::Relaxed);
-        Counted { inner: self.inner.call(request), _guard: InFlightGuard(self.stats.clone()) }
+        Counted { inner: self.inner.call(request), _guard: InFlightGuard::start(&self.stats) }
     }
 }
 

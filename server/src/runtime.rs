@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use proxy::gateway::{Gateway, GatewaySettings};
 use proxy::health::HealthRegistry;
-use proxy::listener::{ListenSpec, ListenerStats, ServeOptions, WithConnInfo, serve, stopped};
+use proxy::listener::{ListenSpec, ListenerStats, ServeOptions, WithConnInfo, WithHyper, serve, stopped};
 use proxy::model::EntityKind;
 use proxy::model::entities::consumer::Consumer;
 use proxy::model::entities::route::Route;
@@ -219,7 +219,7 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
                 tasks.spawn(serve(
                     listener,
                     acceptor,
-                    move |conn| WithConnInfo::new(admin.clone(), conn),
+                    WithHyper(move |conn| WithConnInfo::new(admin.clone(), conn)),
                     stats(),
                     shutdown,
                     options,
@@ -230,7 +230,7 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
                 tasks.spawn(serve(
                     listener,
                     acceptor,
-                    move |conn| WithConnInfo::new(gui.clone(), conn),
+                    WithHyper(move |conn| WithConnInfo::new(gui.clone(), conn)),
                     stats(),
                     shutdown,
                     options,
@@ -241,7 +241,7 @@ pub async fn start(config: Config, shutdown: watch::Receiver<bool>) -> Result<Ru
                 tasks.spawn(serve(
                     listener,
                     acceptor,
-                    move |conn| WithConnInfo::new(oxd.clone(), conn),
+                    WithHyper(move |conn| WithConnInfo::new(oxd.clone(), conn)),
                     stats(),
                     shutdown,
                     options,

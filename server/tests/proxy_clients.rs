@@ -203,3 +203,33 @@ async fn host_headers_are_checked_as_nginx_does() {
     assert!(!seen.iter().any(|line| line.contains("/bad")), "{seen:?}");
     assert!(seen.iter().any(|line| line.starts_with("GET /old")), "{seen:?}");
 }
+
+#[tokio::test]
+async fn pipelined_keep_alive_requests_are_answered_in_order_and_a_body_hands_the_connection_over() {
+    let upstream = echo::start().await;
+    let (node, _dir) = Gatehouse::start(&[]);
+    route_all(&node, upstream).await;
+
+    // Three requests in one write: two bodiless ones (the proxy's own HTTP/1.1 server), then one with a
+    // body, which hyper serves from then on, and a last bodiless one after it with `Connection: close`.
+    let request = "GET /one HTTP/1.1\r\nHost: a.example\r\n\r\n\
+                   HEAD /two HTTP/1.1\r\nHost: a.example\r\n\r\n\
+                   POST /three HTTP/1.1\r\nHost: a.example\r\nContent-Length: 5\r\n\r\nhello\
+                   GET /four HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n";
+    let answer = send(&node, request).await;
+    let text = answer.text();
+    // (Responses after a body do not start a line, so they are counted by their status line.)
+    let responses: Vec<&str> = text.split("HTTP/1.1 200 OK\r\n").skip(1).collect();
+    assert_eq!(responses.len(), 4, "{text}");
+    assert!(answer.closed, "Connection: close ends the connection after its response");
+    let order: Vec<usize> = ["\"/one\"", "\"/three\"", "\"/four\""].iter().map(|p| text.find(p).unwrap()).collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "answered in order: {text}");
+    assert!(text.contains(r#""body":"hello""#), "the body went upstream: {text}");
+    // HEAD: the head of a GET, and no body before the next response.
+    assert!(responses[1].ends_with("\r\n\r\n") && responses[1].contains("content-length: "), "{text}");
+    for response in responses {
+        let head = response[..response.find("\r\n\r\n").unwrap()].to_ascii_lowercase();
+        assert!(head.contains("date: ") && head.contains("via: 1.1 gatehouse/"), "{head}");
+    }
+    still_serving(&node).await;
+}

@@ -12,7 +12,7 @@ use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::BytesMut;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Version};
 use http_body_util::BodyExt;
@@ -24,6 +24,7 @@ use tokio_rustls::client::TlsStream;
 use super::deadlines::{Bounds, Deadlines};
 use super::pool::PoolKey;
 use crate::errors::{BoxError, GatewayBody};
+use crate::io::Prefixed;
 
 /// The largest response head accepted; a larger one is a 502 (nginx: "upstream sent too big header").
 const MAX_HEAD: usize = 64 * 1024;
@@ -305,7 +306,7 @@ impl Connection {
 
     /// The connection after a 101: the socket, and whatever the upstream sent past the head.
     pub fn into_upgraded(self) -> Upgraded {
-        Upgraded { stream: self.stream, leftover: self.read_buf.freeze() }
+        Prefixed::new(self.read_buf.freeze(), self.stream)
     }
 }
 
@@ -454,37 +455,7 @@ fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
 
 /// An upstream connection switched to another protocol (WebSocket): what it sent past the 101 is read
 /// first.
-pub struct Upgraded {
-    stream: Stream,
-    leftover: Bytes,
-}
-
-impl AsyncRead for Upgraded {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if !this.leftover.is_empty() {
-            let n = this.leftover.len().min(buf.remaining());
-            buf.put_slice(&this.leftover[..n]);
-            this.leftover.advance(n);
-            return Poll::Ready(Ok(()));
-        }
-        Pin::new(&mut this.stream).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Upgraded {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, data)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
-    }
-}
+pub type Upgraded = Prefixed<Stream>;
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use proxy::gateway::Gateway;
+use proxy::gateway::GatewayConnections;
 use proxy::listener::{ListenSpec, ListenerStats, ServeOptions, serve};
 use proxy::tls::TlsAcceptor;
 use tokio::net::{TcpListener, TcpSocket};
@@ -65,9 +66,8 @@ pub(super) fn start(
                             continue;
                         }
                     };
-                    let gateway = gateway.clone();
-                    let make_service = move |conn| gateway.service(conn);
-                    tasks.spawn(serve(listener, tls, make_service, stats.clone(), shutdown.clone(), options.clone()));
+                    let connections = GatewayConnections(gateway.clone());
+                    tasks.spawn(serve(listener, tls, connections, stats.clone(), shutdown.clone(), options.clone()));
                 }
                 while tasks.join_next().await.is_some() {}
             });
