@@ -366,7 +366,7 @@ fn parse_head(
     // Uninitialised slots: httparse fills only what it parses (a zeroed array was a third of the cost).
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut []);
-    let length =
+    let length_of_head =
         match httparse::ParserConfig::default().parse_response_with_uninit_headers(&mut response, buf, &mut slots) {
             Ok(httparse::Status::Complete(length)) => length,
             Ok(httparse::Status::Partial) => return Ok(None),
@@ -376,65 +376,91 @@ fn parse_head(
     let status = response.code.and_then(|code| StatusCode::from_u16(code).ok());
     let status = status.ok_or(ExchangeError::Invalid("invalid status code"))?;
     let version = if response.version == Some(0) { Version::HTTP_10 } else { Version::HTTP_11 };
-    // Where each name and value sits in the head, so that the values can be slices of it once it is frozen.
+    // Where each name and value sits in the head, so that the values can be slices of it once it is frozen;
+    // the framing headers are read on the way, so the map is never searched for them.
     let base = buf.as_ptr() as usize;
     spans.clear();
-    spans.extend(response.headers.iter().map(|h| {
+    let (mut close, mut keep_alive, mut chunked, mut encoded) = (false, false, false, false);
+    let mut length: Option<Result<u64, ()>> = None;
+    for h in response.headers.iter() {
+        let name = h.name.as_bytes();
+        let mut kept = true;
+        match name.first().map(u8::to_ascii_lowercase) {
+            Some(b'c') if name.eq_ignore_ascii_case(b"connection") => {
+                // Only `keep-alive` and `close`: a hop-by-hop header the gateway would remove at once. Any
+                // other token names headers to drop, so the gateway gets to see it.
+                kept = false;
+                for token in h.value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+                    if token.eq_ignore_ascii_case(b"close") {
+                        close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        keep_alive = true;
+                    } else if !token.is_empty() {
+                        kept = true;
+                    }
+                }
+            }
+            Some(b'c') if name.eq_ignore_ascii_case(b"content-length") => {
+                let value = std::str::from_utf8(h.value).ok().and_then(|v| v.trim().parse::<u64>().ok());
+                length = match (length, value) {
+                    (None, Some(value)) => Some(Ok(value)),
+                    (Some(Ok(first)), Some(value)) if first == value => Some(Ok(first)),
+                    _ => Some(Err(())),
+                };
+            }
+            Some(b't') if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                encoded = true;
+                // The last coding of the last line decides.
+                let last = h.value.rsplit(|&b| b == b',').next().map(<[u8]>::trim_ascii);
+                chunked = last.is_some_and(|coding| coding.eq_ignore_ascii_case(b"chunked"));
+            }
+            _ => {}
+        }
         let name = h.name.as_ptr() as usize - base;
         let value = h.value.as_ptr() as usize - base;
-        Span { name: name..name + h.name.len(), value: value..value + h.value.len() }
-    }));
-    let count = spans.len();
-    let head = buf.split_to(length).freeze();
-    let mut headers = HeaderMap::with_capacity(count);
-    for span in spans.iter() {
-        let name = HeaderName::from_bytes(&head[span.name.clone()])
-            .map_err(|_| ExchangeError::Invalid("invalid header name"))?;
-        let value = HeaderValue::from_maybe_shared(head.slice(span.value.clone()))
-            .map_err(|_| ExchangeError::Invalid("invalid header value"))?;
-        headers.append(name, value);
+        spans.push(Span { name: name..name + h.name.len(), value: value..value + h.value.len(), kept });
     }
-    let mut reusable = if version == Version::HTTP_11 {
-        !has_token(&headers, header::CONNECTION, "close")
-    } else {
-        has_token(&headers, header::CONNECTION, "keep-alive")
-    };
+    let mut reusable = if version == Version::HTTP_11 { !close } else { keep_alive };
     let bodiless = *method == Method::HEAD
         || status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED;
     let framing = if bodiless {
         Framing::Length(0)
-    } else if headers.contains_key(header::TRANSFER_ENCODING) {
+    } else if encoded {
         // RFC 9112 §6.3: Transfer-Encoding wins over Content-Length, and such a message ends the connection.
-        if headers.remove(header::CONTENT_LENGTH).is_some() {
+        if length.is_some() {
             reusable = false;
         }
-        let last = headers.get_all(header::TRANSFER_ENCODING).iter().next_back();
-        let chunked = last
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .is_some_and(|coding| coding.trim().eq_ignore_ascii_case("chunked"));
         if chunked {
             Framing::Chunked
         } else {
             reusable = false;
             Framing::Close
         }
-    } else if headers.contains_key(header::CONTENT_LENGTH) {
-        let mut lengths = headers
-            .get_all(header::CONTENT_LENGTH)
-            .iter()
-            .map(|v| std::str::from_utf8(v.as_bytes()).ok().and_then(|v| v.trim().parse::<u64>().ok()));
-        let first = lengths.next().flatten().ok_or(ExchangeError::Invalid("invalid Content-Length"))?;
-        if lengths.any(|other| other != Some(first)) {
-            return Err(ExchangeError::Invalid("conflicting Content-Length"));
-        }
-        Framing::Length(first)
     } else {
-        reusable = false;
-        Framing::Close
+        match length {
+            Some(Ok(length)) => Framing::Length(length),
+            Some(Err(())) => return Err(ExchangeError::Invalid("invalid or conflicting Content-Length")),
+            None => {
+                reusable = false;
+                Framing::Close
+            }
+        }
     };
+    let head = buf.split_to(length_of_head).freeze();
+    // Room for the gateway's own response headers (Via, the latency headers).
+    let mut headers = HeaderMap::with_capacity(spans.len() + 4);
+    for span in spans.iter() {
+        let header_name = &head[span.name.clone()];
+        if !span.kept || (encoded && header_name.eq_ignore_ascii_case(b"content-length")) {
+            continue;
+        }
+        let name = HeaderName::from_bytes(header_name).map_err(|_| ExchangeError::Invalid("invalid header name"))?;
+        let value = HeaderValue::from_maybe_shared(head.slice(span.value.clone()))
+            .map_err(|_| ExchangeError::Invalid("invalid header value"))?;
+        headers.append(name, value);
+    }
     Ok(Some(ResponseHead { status, version, headers, framing, reusable }))
 }
 
@@ -442,15 +468,8 @@ fn parse_head(
 pub(super) struct Span {
     name: std::ops::Range<usize>,
     value: std::ops::Range<usize>,
-}
-
-fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
-    headers
-        .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case(token))
+    /// Whether the line goes into the header map.
+    kept: bool,
 }
 
 /// An upstream connection switched to another protocol (WebSocket): what it sent past the 101 is read

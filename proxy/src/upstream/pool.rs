@@ -141,8 +141,9 @@ impl Pool {
     }
 
     /// Keeps a connection whose exchange is complete, unless it is worn out, closed, or the pool is full.
-    pub fn checkin(self: &Arc<Self>, mut connection: Connection) {
-        if self.keepalive.worn_out(connection.exchanges) || connection.is_closed() {
+    pub fn checkin(self: &Arc<Self>, connection: Connection) {
+        // Bytes past the response are a broken upstream; a close is found at the next checkout.
+        if self.keepalive.worn_out(connection.exchanges) || !connection.read_buf.is_empty() {
             return;
         }
         connection.bounds.disarm_reading();
