@@ -197,7 +197,7 @@ impl Gateway {
         }
         cx.route_index = Some(found.route);
         cx.service = route.service.and_then(|s| snapshot.services.get(&s.id)).cloned();
-        if !snapshot.plugins.is_empty() {
+        if !snapshot.plugins.none_for(Some(route.id), route.service.map(|s| s.id)) {
             cx.uri_captures = std::mem::take(&mut found.captures);
             cx.named_captures = std::mem::take(&mut found.named_captures);
             if let Some(response) = access(cx, selected).await {

@@ -207,12 +207,17 @@ impl Named {
 pub struct PluginSet {
     /// In execution order: priority descending, then name.
     named: Vec<Named>,
+    /// The routes and services some configuration is scoped to.
+    scoped: ConfigMap<Uuid, ()>,
+    /// Some configuration is neither route- nor service-scoped (global, or consumer only).
+    unscoped: bool,
 }
 
 impl PluginSet {
     /// Compiles the configurations. A configuration that fails to compile is kept as a failing instance.
     pub fn build(configs: Vec<PluginConfig>, services: &PluginServices) -> PluginSet {
         let mut by_name: HashMap<&'static str, Named> = HashMap::new();
+        let (mut scoped, mut unscoped) = (ConfigMap::default(), false);
         for config in configs.into_iter().filter(|c| c.enabled) {
             let Some(def) = defs::find(&config.name) else {
                 tracing::error!(plugin = %config.id, name = %config.name, "stored plugin is not shipped; ignored");
@@ -239,10 +244,20 @@ impl PluginSet {
             named.consumer_scoped |= instance.consumer.is_some();
             let key = (instance.route, instance.service, instance.consumer);
             named.shapes |= 1 << shape(&key);
+            for id in [instance.route, instance.service].into_iter().flatten() {
+                scoped.insert(id, ());
+            }
+            unscoped |= instance.route.is_none() && instance.service.is_none();
             named.by_scope.insert(key, Arc::new(instance));
         }
         let named = defs::all().iter().filter_map(|def| by_name.remove(def.name)).collect();
-        PluginSet { named }
+        PluginSet { named, scoped, unscoped }
+    }
+
+    /// Whether no configuration can apply to a request on this route and service, whoever the consumer
+    /// turns out to be: its access phase has nothing to resolve.
+    pub fn none_for(&self, route: Option<Uuid>, service: Option<Uuid>) -> bool {
+        !self.unscoped && [route, service].into_iter().flatten().all(|id| !self.scoped.contains_key(&id))
     }
 
     pub fn is_empty(&self) -> bool {
