@@ -108,7 +108,9 @@ impl Gateway {
         GatewayService { bound: Arc::new((self.clone(), Client::new(conn))) }
     }
 
-    async fn handle<B>(&self, request: Request<B>, client: &Client) -> Response<GatewayBody>
+    /// `checked`: the caller found the head within the limits with one valid `Host` (the proxy's own
+    /// HTTP/1.1 parser checks that while parsing).
+    async fn handle<B>(&self, request: Request<B>, client: &Client, checked: bool) -> Response<GatewayBody>
     where
         B: hyper::body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
         B::Error: Into<BoxError>,
@@ -124,8 +126,11 @@ impl Gateway {
         let body = body.map_err(Into::into).boxed();
         // Refused heads get the error page before any phase runs, as nginx answers them before Kong's code;
         // the global plugins still see the response and log it.
-        let refused =
-            self.inner.settings.head_limits.check(&parts).and_then(|()| check_host(parts.version, &parts.headers));
+        let refused = if checked {
+            Ok(())
+        } else {
+            self.inner.settings.head_limits.check(&parts).and_then(|()| check_host(parts.version, &parts.headers))
+        };
         let version = parts.version;
         // The global configurations run the rewrite phase, and are all a refused head gets.
         let plugins = !snapshot.plugins.is_empty();
@@ -232,6 +237,9 @@ impl Gateway {
         }
         let service_host = lower_case(&service.host);
         let balancer = snapshot.balancers.get(service_host.as_ref()).cloned();
+        if balancer.as_ref().is_some_and(|b| b.hashes_headers()) {
+            cx.settle_headers();
+        }
         // Hashed once per request, on the headers as the plugins left them (Kong's `get_value_to_hash`).
         let mut hashed = match &balancer {
             Some(balancer) => balancer.hash(&HashRequest {
@@ -267,6 +275,8 @@ impl Gateway {
             prefix: prefix_header.as_deref(),
         };
 
+        // Headers plugins added outside the map go into the upstream head with the gateway's own.
+        let added = cx.added_headers.clone();
         let method = cx.request.method.clone();
         // What an error page is negotiated from, kept before the headers go upstream.
         let negotiation =
@@ -333,7 +343,12 @@ impl Gateway {
                 tls: tls.as_deref().map(|tls| (tls, upstream_host.server_name())),
             };
             let in_flight = member.and_then(|index| balancer.as_ref()?.begin(index));
-            let extras = GatewayHeaders { host: upstream_host, forwarded: &forwarded, headers: &cx.request.headers };
+            let extras = GatewayHeaders {
+                host: upstream_host,
+                forwarded: &forwarded,
+                headers: &cx.request.headers,
+                added: added.as_deref().unwrap_or_default(),
+            };
             let head = RequestHead { method: &method, target: &target, headers: &cx.request.headers, extras: &extras };
             match self.client.send(&destination, timeouts, &head, &mut body).await {
                 Ok(Answer { response, upgraded }) => {
@@ -422,6 +437,8 @@ impl Gateway {
         if !any_response_phases(&selected) {
             return response;
         }
+        // The response and log phases see the headers that went upstream.
+        cx.settle_headers();
         let (mut parts, body) = response.into_parts();
         for instance in &selected {
             if let Ok(handler) = instance.handler() {
@@ -586,6 +603,8 @@ struct GatewayHeaders<'a> {
     host: UpstreamHost<'a>,
     forwarded: &'a Forwarded<'a>,
     headers: &'a HeaderMap,
+    /// [`RequestCtx::added_headers`]: none of their names is in `headers`.
+    added: &'a [(HeaderName, HeaderValue)],
 }
 
 impl HeadExtras for GatewayHeaders<'_> {
@@ -606,11 +625,31 @@ impl HeadExtras for GatewayHeaders<'_> {
                 if bracketed {
                     buf.push(b']');
                 }
-                let _ = write!(buf, ":{port}\r\n");
+                buf.push(b':');
+                push_decimal(buf, port);
+                buf.extend_from_slice(b"\r\n");
             }
         }
         self.forwarded.write(self.headers, buf);
+        for (name, value) in self.added {
+            line(buf, name.as_str(), &[value.as_bytes()]);
+        }
     }
+}
+
+/// `n` in decimal digits, without the formatting machinery (a port, on every request to a non-default one).
+fn push_decimal(buf: &mut Vec<u8>, mut n: u16) {
+    let mut digits = [0u8; 5];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[at..]);
 }
 
 /// The client's address: the peer, or the `X-Real-IP` a trusted peer reports.
@@ -635,7 +674,10 @@ fn request_host(headers: &HeaderMap, uri: &Uri) -> String {
 
 /// A `Host` value without its port (`[::1]` keeps its brackets).
 fn without_port(host: &str) -> &str {
-    host.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(h, _)| h)
+    match host.bytes().rposition(|b| b == b':') {
+        Some(at) if host.as_bytes()[at + 1..].iter().all(u8::is_ascii_digit) => &host[..at],
+        _ => host,
+    }
 }
 
 /// `text` in lower case, copied only when it has upper-case letters.
@@ -766,13 +808,13 @@ pub struct GatewayService {
 
 impl GatewayService {
     /// The response to one request (the proxy's own HTTP/1.1 server calls this without boxing a future).
-    async fn respond<B>(&self, request: Request<B>) -> Response<GatewayBody>
+    async fn respond<B>(&self, request: Request<B>, checked: bool) -> Response<GatewayBody>
     where
         B: hyper::body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
         B::Error: Into<BoxError>,
     {
         let (gateway, client) = &*self.bound;
-        gateway.handle(request, client).await
+        gateway.handle(request, client, checked).await
     }
 }
 
@@ -793,7 +835,7 @@ where
         let bound = self.bound.clone();
         Box::pin(async move {
             let (gateway, client) = &*bound;
-            Ok(gateway.handle(request, client).await)
+            Ok(gateway.handle(request, client, false).await)
         })
     }
 }

@@ -114,7 +114,7 @@ pub fn check_host(version: Version, headers: &HeaderMap) -> Result<(), StatusCod
 
 /// `ngx_http_validate_host`: no `/`, control characters, spaces or `..`; not empty once a
 /// port and one trailing dot are taken off.
-fn valid_host(host: &[u8]) -> bool {
+pub(crate) fn valid_host(host: &[u8]) -> bool {
     #[derive(PartialEq)]
     enum State {
         Usual,

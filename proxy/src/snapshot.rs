@@ -7,6 +7,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::balancer::Balancer;
+use crate::config_hash::ConfigMap;
 use crate::health::HealthRegistry;
 use crate::model::entities::consumer::Consumer;
 use crate::model::entities::route::Route;
@@ -17,22 +18,25 @@ use crate::plugins::{PluginConfig, PluginServices, PluginSet};
 use crate::router::{Router, RouterError};
 use crate::upstream::{CertificateStore, UpstreamTls};
 
+/// The maps are keyed by what the configuration names and looked up with configuration values (a route's
+/// service, a service's host, a token's `client_id` as the OP states it), never with what a client sends, so
+/// they use the fast [`ConfigMap`] hasher.
 pub struct Snapshot {
     /// The store's configuration version this snapshot was built from.
     pub config_version: i64,
     pub router: Router,
-    pub services: HashMap<Uuid, Arc<Service>>,
+    pub services: ConfigMap<Uuid, Arc<Service>>,
     /// Balancers by upstream name (lower-cased): a service whose host is one of these balances over it.
-    pub balancers: HashMap<String, Arc<Balancer>>,
+    pub balancers: ConfigMap<String, Arc<Balancer>>,
     pub plugins: PluginSet,
-    pub consumers: HashMap<Uuid, Arc<Consumer>>,
+    pub consumers: ConfigMap<Uuid, Arc<Consumer>>,
     /// Consumers by `custom_id` (the Gluu auth plugins map OAuth client ids to consumers through it).
-    pub consumers_by_custom_id: HashMap<String, Arc<Consumer>>,
+    pub consumers_by_custom_id: ConfigMap<String, Arc<Consumer>>,
     /// The ACL groups of each consumer (the `acls` entity), in creation order.
-    pub acl_groups: HashMap<Uuid, Vec<String>>,
+    pub acl_groups: ConfigMap<Uuid, Vec<String>>,
     /// The TLS of each `https` service towards its upstream. A service missing here has TLS settings that
     /// did not load (logged at build time) and fails closed with 502.
-    pub upstream_tls: HashMap<Uuid, Arc<UpstreamTls>>,
+    pub upstream_tls: ConfigMap<Uuid, Arc<UpstreamTls>>,
     /// What the targets' host names resolved to for this snapshot (re-checked while it serves: a change
     /// rebuilds it).
     pub resolved: crate::balancer::Resolved,
@@ -70,13 +74,13 @@ impl Snapshot {
         Snapshot {
             config_version: 0,
             router: Router::build(Vec::new()).expect("no routes compile"),
-            services: HashMap::new(),
-            balancers: HashMap::new(),
+            services: ConfigMap::default(),
+            balancers: ConfigMap::default(),
             plugins: PluginSet::default(),
-            consumers: HashMap::new(),
-            consumers_by_custom_id: HashMap::new(),
-            acl_groups: HashMap::new(),
-            upstream_tls: HashMap::new(),
+            consumers: ConfigMap::default(),
+            consumers_by_custom_id: ConfigMap::default(),
+            acl_groups: ConfigMap::default(),
+            upstream_tls: ConfigMap::default(),
             resolved: HashMap::new(),
         }
     }
@@ -98,15 +102,15 @@ impl Snapshot {
                 (balancer.upstream.name.to_ascii_lowercase(), Arc::new(balancer))
             })
             .collect();
-        let consumers: HashMap<Uuid, Arc<Consumer>> =
+        let consumers: ConfigMap<Uuid, Arc<Consumer>> =
             config.consumers.into_iter().map(|c| (c.id, Arc::new(c))).collect();
         let consumers_by_custom_id =
             consumers.values().filter_map(|c| c.custom_id.clone().map(|id| (id, c.clone()))).collect();
-        let mut acl_groups: HashMap<Uuid, Vec<String>> = HashMap::new();
+        let mut acl_groups: ConfigMap<Uuid, Vec<String>> = ConfigMap::default();
         for acl in config.acls {
             acl_groups.entry(acl.consumer.id).or_default().push(acl.group);
         }
-        let mut upstream_tls = HashMap::new();
+        let mut upstream_tls = ConfigMap::default();
         for service in config.services.iter().filter(|s| s.protocol == "https") {
             match UpstreamTls::for_service(service, config.proxy_ssl_verify, &config.certificates) {
                 Ok(tls) => {

@@ -122,6 +122,11 @@ impl HashOn {
         HashOn { sources }
     }
 
+    /// Whether a source is a request header (or cookie).
+    pub fn reads_headers(&self) -> bool {
+        self.sources.iter().any(|source| matches!(source, Source::Header(_) | Source::Cookie { .. }))
+    }
+
     /// The first source the request has; no value means round-robin.
     pub fn hash(&self, request: &HashRequest<'_>) -> Hashed {
         self.sources.iter().find_map(|source| source.hash(request)).unwrap_or_default()

@@ -133,6 +133,11 @@ impl Balancer {
     }
 
     /// The request's hash value (consistent hashing only), computed once per request.
+    /// Whether [`Balancer::hash`] reads the request's headers.
+    pub fn hashes_headers(&self) -> bool {
+        matches!(&self.algorithm, Algorithm::ConsistentHashing { on, .. } if on.reads_headers())
+    }
+
     pub fn hash(&self, request: &HashRequest<'_>) -> Hashed {
         match &self.algorithm {
             Algorithm::ConsistentHashing { on, .. } => on.hash(request),

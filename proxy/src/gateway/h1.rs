@@ -28,6 +28,7 @@ use super::{Gateway, GatewayService};
 use crate::errors::GatewayBody;
 use crate::io::Prefixed;
 use crate::listener::{Accepted, Connections, InFlightGuard, stopped};
+use crate::request_head::{self, HeadLimits};
 
 /// hyper's limit on request header lines; beyond it hyper answers 431.
 const MAX_HEADERS: usize = 100;
@@ -61,8 +62,9 @@ async fn serve_http1<IO>(mut io: IO, service: GatewayService, accepted: Accepted
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let Accepted { hyper, stats, mut shutdown, options, .. } = accepted;
+    let Accepted { hyper, stats, shutdown, options, .. } = accepted;
     let cap = options.head_limits.parser_cap();
+    let limits = service.bound.0.inner.settings.head_limits;
     let mut read_buf = BytesMut::with_capacity(BUFFER);
     let mut write_buf = Vec::with_capacity(1024);
     let mut spans = Vec::new();
@@ -70,11 +72,16 @@ where
     // counted from when the gateway starts waiting for it (idle keep-alive time included, as in hyper).
     let timer = tokio::time::sleep(options.header_read_timeout);
     tokio::pin!(timer);
+    // The stop signal is waited for by one future for the connection's life: a waiter registered anew for
+    // each request costs more than parsing its head.
+    let mut stop_signal = shutdown.clone();
+    let stop = async move { stopped(&mut stop_signal).await };
+    tokio::pin!(stop);
     loop {
         let mut armed = false;
         let request = loop {
             if !read_buf.is_empty() {
-                match parse_request(&mut read_buf, &mut spans) {
+                match parse_request(&mut read_buf, &mut spans, &limits) {
                     Parsed::Request(request) => break Some(request),
                     Parsed::Partial if read_buf.len() < cap => {}
                     Parsed::Partial | Parsed::Other => break None,
@@ -89,7 +96,7 @@ where
                 biased;
                 filled = fill(&mut io, &mut read_buf) => filled,
                 () = &mut timer => return,
-                () = stopped(&mut shutdown), if idle => return,
+                () = &mut stop, if idle => return,
             };
             match filled {
                 Ok(0) | Err(_) => return,
@@ -100,11 +107,11 @@ where
             hyper.serve(Prefixed::new(read_buf.freeze(), io), service).await;
             return;
         };
-        let closes = request.closes;
+        let (closes, checked) = (request.closes, request.checked);
         let head = request.request.method() == Method::HEAD;
         stats.total_requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let in_flight = InFlightGuard::start(&stats);
-        let response = service.respond(request.request).await;
+        let response = service.respond(request.request, checked).await;
         let keep_alive = !closes && !has_token(response.headers(), "close");
         let written = write_response(&mut io, &mut write_buf, response, head).await;
         drop(in_flight);
@@ -130,6 +137,9 @@ struct ParsedRequest {
     request: Request<Empty<Bytes>>,
     /// `Connection: close`.
     closes: bool,
+    /// The head is known to pass the gateway's head checks (size limits, one valid `Host`), so they need not
+    /// run again; when `false` they run as for any request.
+    checked: bool,
 }
 
 // Returned by value once per request and matched at once: boxing the request would cost an allocation.
@@ -149,7 +159,7 @@ struct Span {
 }
 
 /// Parses one request head at the start of `buf`; a request this server takes is cut out of the buffer.
-fn parse_request(buf: &mut BytesMut, spans: &mut Vec<Span>) -> Parsed {
+fn parse_request(buf: &mut BytesMut, spans: &mut Vec<Span>, limits: &HeadLimits) -> Parsed {
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut []);
     let length = match httparse::ParserConfig::default().parse_request_with_uninit_headers(&mut parsed, buf, &mut slots)
@@ -168,7 +178,7 @@ fn parse_request(buf: &mut BytesMut, spans: &mut Vec<Span>) -> Parsed {
     let base = buf.as_ptr() as usize;
     let target_start = target.as_ptr() as usize - base;
     let target = target_start..target_start + target.len();
-    let mut closes = false;
+    let (mut closes, mut hosts, mut valid_host) = (false, 0, false);
     spans.clear();
     for line in parsed.headers.iter() {
         let name = line.name.as_bytes();
@@ -179,6 +189,10 @@ fn parse_request(buf: &mut BytesMut, spans: &mut Vec<Span>) -> Parsed {
             Some(b'e') if name.eq_ignore_ascii_case(b"expect") => return Parsed::Other,
             Some(b'c') if name.eq_ignore_ascii_case(b"content-length") && line.value.trim_ascii() != b"0" => {
                 return Parsed::Other;
+            }
+            Some(b'h') if name.eq_ignore_ascii_case(b"host") => {
+                hosts += 1;
+                valid_host = request_head::valid_host(line.value);
             }
             Some(b'c') if name.eq_ignore_ascii_case(b"connection") => {
                 for token in line.value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
@@ -198,6 +212,9 @@ fn parse_request(buf: &mut BytesMut, spans: &mut Vec<Span>) -> Parsed {
             value: value_start..value_start + line.value.len(),
         });
     }
+    // nginx counts each line as `name: value`: at most one byte more per header than the client sent. A head
+    // that fits one line's limit that way fits every limit.
+    let checked = hosts == 1 && valid_host && length + spans.len() <= limits.line.min(limits.total);
     let head = buf.split_to(length).freeze();
     let Some(request) = build_request(&head, method, target, spans) else {
         // What hyper must see again, in front of whatever followed.
@@ -207,7 +224,7 @@ fn parse_request(buf: &mut BytesMut, spans: &mut Vec<Span>) -> Parsed {
         *buf = restored;
         return Parsed::Other;
     };
-    Parsed::Request(ParsedRequest { request, closes })
+    Parsed::Request(ParsedRequest { request, closes, checked })
 }
 
 fn build_request(
@@ -372,7 +389,7 @@ mod tests {
 
     fn parse(text: &str) -> (Parsed, BytesMut) {
         let mut buf = BytesMut::from(text);
-        let parsed = parse_request(&mut buf, &mut Vec::new());
+        let parsed = parse_request(&mut buf, &mut Vec::new(), &HeadLimits::default());
         (parsed, buf)
     }
 
@@ -387,6 +404,25 @@ mod tests {
         assert!(matches!(parse("GET / HTTP/1.1\r\nHost: x").0, Parsed::Partial));
         let (zero, _) = parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
         assert!(matches!(zero, Parsed::Request(_)));
+    }
+
+    #[test]
+    fn only_heads_that_pass_the_gateways_checks_are_marked_checked() {
+        let checked = |head: &str, limits: HeadLimits| {
+            let mut buf = BytesMut::from(head);
+            match parse_request(&mut buf, &mut Vec::new(), &limits) {
+                Parsed::Request(request) => request.checked,
+                _ => panic!("taken: {head:?}"),
+            }
+        };
+        let limits = HeadLimits::default();
+        assert!(checked("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n", limits));
+        assert!(!checked("GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", limits), "no Host");
+        assert!(!checked("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", limits), "two");
+        assert!(!checked("GET / HTTP/1.1\r\nHost: a..b\r\n\r\n", limits), "invalid");
+        let small = HeadLimits { line: 40, total: 1024 };
+        assert!(checked("GET / HTTP/1.1\r\nHost: a\r\n\r\n", small));
+        assert!(!checked("GET / HTTP/1.1\r\nHost: a\r\nX-Long: 0123456789\r\n\r\n", small), "near a limit");
     }
 
     #[test]

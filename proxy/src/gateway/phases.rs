@@ -43,10 +43,15 @@ pub(super) async fn access(cx: &mut RequestCtx, selected: &mut Vec<Arc<Instance>
             continue;
         }
         let flow = match instance.handler() {
-            Ok(handler) => match handler.access(cx) {
-                Access::Done(flow) => flow,
-                Access::Later(future) => future.await,
-            },
+            Ok(handler) => {
+                if handler.reads_request_headers() {
+                    cx.settle_headers();
+                }
+                match handler.access(cx) {
+                    Access::Done(flow) => flow,
+                    Access::Later(future) => future.await,
+                }
+            }
             Err(error) => {
                 tracing::error!(plugin = %instance.id, name = instance.def.name, error, "invalid plugin configuration");
                 Flow::Respond(fail_closed())

@@ -132,6 +132,15 @@ fn upstream_server_names_drop_the_port_and_ipv6_brackets() {
     assert_eq!(without_port("[::1]:8443"), "[::1]");
 }
 
+#[test]
+fn ports_are_written_in_decimal() {
+    for port in [0u16, 7, 80, 443, 8080, 18081, u16::MAX] {
+        let mut buf = b"host:".to_vec();
+        push_decimal(&mut buf, port);
+        assert_eq!(buf, format!("host:{port}").into_bytes());
+    }
+}
+
 #[tokio::test]
 async fn a_service_host_that_does_not_resolve_answers_503() {
     let mut config = Configuration { version: 1, ..Configuration::default() };

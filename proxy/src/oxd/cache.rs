@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -25,14 +26,16 @@ impl<V: Clone> Slot<V> {
     }
 }
 
-pub struct Cache<K, V> {
-    slots: RwLock<HashMap<K, Arc<Slot<V>>>>,
+/// `S` hashes the keys: SipHash with random keys unless the keys are such that nobody can choose their
+/// hashes (the token cache's are SHA-256 digests).
+pub struct Cache<K, V, S = RandomState> {
+    slots: RwLock<HashMap<K, Arc<Slot<V>>, S>>,
     capacity: usize,
 }
 
-impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
-    pub fn new(capacity: usize) -> Cache<K, V> {
-        Cache { slots: RwLock::new(HashMap::new()), capacity }
+impl<K: Eq + Hash + Clone, V: Clone, S: BuildHasher + Default> Cache<K, V, S> {
+    pub fn new(capacity: usize) -> Cache<K, V, S> {
+        Cache { slots: RwLock::new(HashMap::default()), capacity }
     }
 
     fn slot(&self, key: &K) -> Arc<Slot<V>> {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use http::{HeaderName, HeaderValue};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use uuid::Uuid;
@@ -48,7 +49,7 @@ pub struct Credential {
     pub consumer: Option<Uuid>,
 }
 
-/// The Gluu plugins' metric flags (`gluu-plugins.md` §2), kept in [`RequestCtx::extensions`] and read by
+/// The Gluu plugins' metric flags (`gluu-plugins.md` §2), kept in [`RequestCtx::gluu`] and read by
 /// gluu-metrics in the log phase.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GluuFlags {
@@ -86,6 +87,13 @@ pub struct RequestCtx {
     pub request_token: Option<String>,
     pub request_token_data: Option<Arc<Value>>,
     pub userinfo: Option<Value>,
+    /// Headers a plugin set for the upstream that are not in `request.headers` yet (the gluu-oauth-auth
+    /// identity headers of a cached token, shared with its cache entry). They are written straight into the
+    /// upstream request head, unless something that reads the header map runs first: then
+    /// [`RequestCtx::settle_headers`] puts them into the map, so every phase sees the same headers.
+    pub added_headers: Option<Arc<[(HeaderName, HeaderValue)]>>,
+    /// The Gluu plugins' flags, once one of them ran (a field, not an extension: every OAuth request sets it).
+    pub gluu: Option<GluuFlags>,
     /// Typed per-request state of individual plugins (one private type per plugin).
     pub extensions: http::Extensions,
     pub started: Instant,
@@ -130,6 +138,8 @@ impl RequestCtx {
             request_token: None,
             request_token_data: None,
             userinfo: None,
+            added_headers: None,
+            gluu: None,
             extensions: http::Extensions::new(),
             started,
         }
@@ -162,7 +172,25 @@ impl RequestCtx {
 
     /// The Gluu metric flags of this request, created unset on first use.
     pub fn gluu_flags(&mut self) -> &mut GluuFlags {
-        self.extensions.get_or_insert_default::<GluuFlags>()
+        self.gluu.get_or_insert_default()
+    }
+
+    /// Sets headers for the upstream request without touching the map now (see
+    /// [`RequestCtx::added_headers`]). The caller has removed any of the same names from the map.
+    pub fn add_headers(&mut self, headers: Arc<[(HeaderName, HeaderValue)]>) {
+        self.settle_headers();
+        debug_assert!(headers.iter().all(|(name, _)| !self.request.headers.contains_key(name)));
+        self.added_headers = Some(headers);
+    }
+
+    /// Moves [`RequestCtx::added_headers`] into the request's header map.
+    pub fn settle_headers(&mut self) {
+        if let Some(headers) = self.added_headers.take() {
+            self.request.headers.reserve(headers.len());
+            for (name, value) in headers.iter() {
+                self.request.headers.insert(name.clone(), value.clone());
+            }
+        }
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -197,5 +225,24 @@ impl RequestCtx {
         self.request.headers.remove(http::header::TRANSFER_ENCODING);
         self.request.headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(bytes.len()));
         self.body = Some(full(bytes));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn added_headers_reach_the_map_once_settled() {
+        let mut cx = RequestCtx::for_test("GET", "/", Snapshot::empty());
+        let added: Arc<[(HeaderName, HeaderValue)]> =
+            vec![(HeaderName::from_static("x-consumer-id"), HeaderValue::from_static("c1"))].into();
+        cx.add_headers(added.clone());
+        assert!(cx.request.headers.get("x-consumer-id").is_none(), "kept out of the map until needed");
+        cx.settle_headers();
+        assert_eq!(cx.request.headers["x-consumer-id"], "c1");
+        assert!(cx.added_headers.is_none());
+        cx.settle_headers();
+        assert_eq!(cx.request.headers.get_all("x-consumer-id").iter().count(), 1, "settled once");
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{GluuFlags, Plugin, RequestCtx, ResponseSummary, settings};
+use super::{Plugin, RequestCtx, ResponseSummary, settings};
 use crate::metrics::{Family, Metrics};
 
 const ENDPOINT: Family = Family { name: "gluu_endpoint_method", help: "Endpoint call per service in Kong" };
@@ -108,7 +108,7 @@ impl Plugin for GluuMetrics {
             vec![("service", service_label.clone()), ("route", route_label)],
             summary.latency.as_secs_f64() * 1000.0,
         );
-        let Some(flags) = cx.extensions.get::<GluuFlags>() else { return };
+        let Some(flags) = cx.gluu.as_ref() else { return };
         let client = cx.credential.as_ref().map(|c| c.id.clone()).unwrap_or_default();
         let custom_id = cx
             .consumer

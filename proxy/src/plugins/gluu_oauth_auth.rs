@@ -75,7 +75,7 @@ struct Identity {
     /// The snapshot's consumer it was built for, held so the comparison by identity stays sound.
     consumer: Option<Arc<Consumer>>,
     token_data: Arc<Value>,
-    legacy_headers: Vec<(HeaderName, HeaderValue)>,
+    legacy_headers: Arc<[(HeaderName, HeaderValue)]>,
 }
 
 /// What cached headers were computed for: the `custom_headers` fingerprint and the consumer's id.
@@ -103,7 +103,7 @@ impl ActiveToken {
             data.insert("consumer".into(), consumer_json(consumer));
         }
         let token_data = Value::Object(data);
-        let legacy_headers = legacy_headers(consumer.map(Arc::as_ref), &token_data);
+        let legacy_headers = legacy_headers(consumer.map(Arc::as_ref), &token_data).into();
         let identity =
             Arc::new(Identity { consumer: consumer.cloned(), token_data: Arc::new(token_data), legacy_headers });
         self.identity.store(Some(identity.clone()));
@@ -132,8 +132,8 @@ impl ActiveToken {
 }
 
 /// A token-cache key: plugin instance, token kind, OP and the SHA-256 of the token (D1). Equality compares
-/// all of it; the map hashes only part of the digest, which is already uniformly distributed (and hashed with
-/// the map's random keys, so chosen tokens cannot pile up in one bucket).
+/// all of it; the map hashes only part of the digest, which is already uniformly distributed (and cannot be
+/// chosen without finding SHA-256 preimages, so chosen tokens cannot pile up in one bucket).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenKey {
     pub plugin: Uuid,
@@ -167,7 +167,9 @@ pub fn op_number(discovery: &str) -> u32 {
     });
     u32::try_from(index).expect("fewer than 2^32 OPs")
 }
-pub type TokenCache = crate::oxd::cache::Cache<TokenKey, Validation>;
+/// Keyed by digests, which nobody can choose, so the fast configuration hasher serves.
+pub type TokenCache =
+    crate::oxd::cache::Cache<TokenKey, Validation, std::hash::BuildHasherDefault<crate::config_hash::ConfigHasher>>;
 
 pub fn token_cache(settings: &TokenCacheSettings) -> Arc<TokenCache> {
     Arc::new(TokenCache::new(settings.capacity))
@@ -217,7 +219,9 @@ pub struct GluuOauthAuth {
 fn bearer_token(value: &str) -> Option<&str> {
     let until_newline = |text: &str| text.split('\n').next().unwrap_or_default().len();
     let mut from = 0;
-    while let Some(found) = value[from..].find("earer") {
+    // A byte scan: the usual value has the word at its start, where setting up a substring searcher would
+    // cost more than the whole scan.
+    while let Some(found) = value.as_bytes()[from..].windows(5).position(|w| w == b"earer") {
         let at = from + found;
         from = at + 1;
         if !matches!(value.as_bytes()[..at].last(), Some(b'B' | b'b')) {
@@ -292,12 +296,11 @@ impl GluuOauthAuth {
         })
     }
 
-    /// Validates `token` (cached).
-    async fn validate(&self, token: &str) -> Result<Validation, OxdError> {
-        let key = TokenKey::new(self.id, "access_token", self.op, token);
+    /// Validates `token` (cached under `key`).
+    async fn validate(&self, token: &str, key: &TokenKey) -> Result<Validation, OxdError> {
         let settings = self.cache_settings;
         self.cache
-            .get_or_fetch(&key, false, || async {
+            .get_or_fetch(key, false, || async {
                 let validation = self.validate_uncached(token).await?;
                 let ttl = match &validation {
                     Validation::Active(token) => {
@@ -338,7 +341,11 @@ impl GluuOauthAuth {
         }
     }
 
-    async fn authenticate(&self, cx: &mut RequestCtx) -> Flow {
+    /// The access phase up to the token's validation: the client's identity headers removed and the bearer
+    /// token taken, or the answer when there is none.
+    // Matched at once by the one caller: boxing the answer would cost an allocation on the error path only.
+    #[allow(clippy::result_large_err)]
+    fn bearer(&self, cx: &mut RequestCtx) -> Result<String, Flow> {
         // Clients rarely send any: one pass over the names instead of a lookup of each.
         if cx.request.headers.keys().any(|name| IDENTITY_HEADERS.contains(&name.as_str())) {
             for name in IDENTITY_HEADERS {
@@ -349,14 +356,18 @@ impl GluuOauthAuth {
             custom.remove_client_values(&mut cx.request.headers);
         }
         let authorization = cx.request.headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok());
-        let token = authorization.and_then(bearer_token).map(str::to_string);
-        let Some(token) = token else {
-            return match &self.anonymous {
+        match authorization.and_then(bearer_token) {
+            Some(token) => Ok(token.to_string()),
+            None => Err(match &self.anonymous {
                 Some(anonymous) => self.anonymous_branch(cx, anonymous),
                 None => unauthorized("Failed to get bearer token from Authorization header"),
-            };
-        };
-        let active = match self.validate(&token).await {
+            }),
+        }
+    }
+
+    /// The access phase once the token's validation is known.
+    fn authenticate(&self, cx: &mut RequestCtx, token: String, validation: Result<Validation, OxdError>) -> Flow {
+        let active = match validation {
             Ok(Validation::Active(active)) => active,
             Ok(Validation::Rejected(message)) => {
                 return match &self.anonymous {
@@ -402,7 +413,7 @@ impl GluuOauthAuth {
         }
         match &self.custom_headers {
             Some(_) => self.identity_headers(cx, consumer.as_deref(), token_data, Some(&active)),
-            None => apply(&identity.legacy_headers, &mut cx.request.headers),
+            None => cx.add_headers(identity.legacy_headers.clone()),
         }
         cx.request_token = Some(token);
         cx.request_token_data = Some(identity.token_data.clone());
@@ -437,7 +448,7 @@ impl GluuOauthAuth {
         token: Option<&ActiveToken>,
     ) {
         let Some(custom) = &self.custom_headers else {
-            return apply(&legacy_headers(consumer, data), &mut cx.request.headers);
+            return cx.add_headers(legacy_headers(consumer, data).into());
         };
         let compute = || custom.compute(&Environment::auth(data));
         let headers = match token {
@@ -461,15 +472,10 @@ fn consumer_json(consumer: &Consumer) -> Value {
     serde_json::to_value(consumer).unwrap_or_default()
 }
 
-fn apply(headers: &[(HeaderName, HeaderValue)], to: &mut http::HeaderMap) {
-    to.reserve(headers.len());
-    for (name, value) in headers {
-        to.insert(name.clone(), value.clone());
-    }
-}
-
 /// Kong's consumer headers and the OAuth ones (the legacy set), used when `custom_headers` is not
 /// configured (an empty array is configured: no headers, as in GG).
+/// They go to the upstream through [`RequestCtx::add_headers`]: [`GluuOauthAuth::bearer`] removed every
+/// identity header of the client's first.
 fn legacy_headers(consumer: Option<&Consumer>, data: &Value) -> Vec<(HeaderName, HeaderValue)> {
     let mut headers = Vec::new();
     let mut set = |name: &'static str, value: String| {
@@ -501,7 +507,19 @@ fn legacy_headers(consumer: Option<&Consumer>, data: &Value) -> Vec<(HeaderName,
 
 impl Plugin for GluuOauthAuth {
     fn access<'a>(&'a self, cx: &'a mut RequestCtx) -> Access<'a> {
-        Access::Later(Box::pin(self.authenticate(cx)))
+        let token = match self.bearer(cx) {
+            Ok(token) => token,
+            Err(flow) => return Access::Done(flow),
+        };
+        let key = TokenKey::new(self.id, "access_token", self.op, &token);
+        // A cached token (the usual request) is decided without a future to box.
+        if let Some(validation) = self.cache.peek(&key) {
+            return Access::Done(self.authenticate(cx, token, Ok(validation)));
+        }
+        Access::Later(Box::pin(async move {
+            let validation = self.validate(&token, &key).await;
+            self.authenticate(cx, token, validation)
+        }))
     }
 
     fn response_phases(&self) -> bool {

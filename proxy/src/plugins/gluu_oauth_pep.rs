@@ -95,6 +95,10 @@ impl Plugin for GluuOauthPep {
         Access::Done(self.decide(cx))
     }
 
+    fn reads_request_headers(&self) -> bool {
+        false
+    }
+
     fn response_phases(&self) -> bool {
         false
     }

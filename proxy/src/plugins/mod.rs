@@ -58,6 +58,12 @@ pub trait Plugin: Send + Sync + 'static {
     fn access<'a>(&'a self, _cx: &'a mut RequestCtx) -> Access<'a> {
         Access::Done(Flow::Continue)
     }
+    /// Whether `access` reads the request's header map: before it runs, headers an earlier plugin added
+    /// ([`RequestCtx::added_headers`]) are put into the map. A plugin that only reads the method, the URI and
+    /// the context says `false`.
+    fn reads_request_headers(&self) -> bool {
+        true
+    }
     /// The response head, before it is sent (also for responses the gateway or a plugin made).
     fn header_filter(&self, _cx: &mut RequestCtx, _response: &mut http::response::Parts) {}
     /// Whether [`Plugin::body_filter`] must see the response body.

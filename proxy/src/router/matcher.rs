@@ -378,8 +378,12 @@ fn split_port(host: &str) -> (&str, Option<&str>) {
             None => (host, None),
         };
     }
-    match host.rsplit_once(':') {
-        Some((name, port)) if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => (name, Some(port)),
+    // Byte scans: this runs for every request, and the char searchers cost more than the host is long.
+    let bytes = host.as_bytes();
+    match bytes.iter().rposition(|&b| b == b':') {
+        Some(at) if !bytes[..at].contains(&b':') && bytes[at + 1..].iter().all(u8::is_ascii_digit) => {
+            (&host[..at], Some(&host[at + 1..]))
+        }
         _ => (host, None),
     }
 }

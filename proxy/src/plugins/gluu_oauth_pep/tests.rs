@@ -7,7 +7,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
 use super::GluuOauthPep;
-use crate::plugins::{Access, Flow, GluuFlags, Plugin, PluginServices, Protocol, RequestCtx};
+use crate::plugins::{Access, Flow, Plugin, PluginServices, Protocol, RequestCtx};
 use crate::snapshot::{Configuration, Snapshot};
 
 fn pep(deny_by_default: bool, document: Value) -> GluuOauthPep {
@@ -56,7 +56,7 @@ async fn outcome(pep: &GluuOauthPep, cx: &mut RequestCtx) -> Option<(u16, String
 }
 
 fn granted(cx: &RequestCtx) -> bool {
-    cx.extensions.get::<GluuFlags>().is_some_and(|flags| flags.oauth_client_granted)
+    cx.gluu.as_ref().is_some_and(|flags| flags.oauth_client_granted)
 }
 
 fn forbidden(message: &str) -> Option<(u16, String)> {
