@@ -110,7 +110,13 @@ impl Gateway {
 
     /// `checked`: the caller found the head within the limits with one valid `Host` (the proxy's own
     /// HTTP/1.1 parser checks that while parsing).
-    async fn handle<B>(&self, request: Request<B>, client: &Client, checked: bool) -> Response<GatewayBody>
+    /// The response comes with the gateway's own header lines kept apart (see [`ResponseLines`]).
+    async fn handle<B>(
+        &self,
+        request: Request<B>,
+        client: &Client,
+        checked: bool,
+    ) -> (Response<GatewayBody>, ResponseLines)
     where
         B: hyper::body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
         B::Error: Into<BoxError>,
@@ -154,12 +160,12 @@ impl Gateway {
                 }
             }
         };
-        let mut response = self.complete(cx, selected, outcome);
+        let (mut response, lines) = self.complete(cx, selected, outcome);
         // Like nginx, no keep-alive after a refused head: whatever follows on the connection is suspect.
         if refused.is_err() && version < Version::HTTP_2 {
             response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
-        response
+        (response, lines)
     }
 
     /// Routing, the access phase and the upstream exchange.
@@ -355,20 +361,18 @@ impl Gateway {
                     let upstream_latency = sent_at.elapsed();
                     report(Attempt::Responded(response.status().as_u16()));
                     let (mut response_parts, response_body) = response.into_parts();
-                    strip_hop_by_hop(&mut response_parts.headers);
+                    let has_gateway_names = strip_hop_by_hop(&mut response_parts.headers);
                     let upstream_status = response_parts.status.as_u16();
                     let headers = &mut response_parts.headers;
-                    if settings.headers.via {
-                        headers.insert(
-                            header::VIA,
-                            HeaderValue::from_static(concat!("1.1 gatehouse/", env!("CARGO_PKG_VERSION"))),
-                        );
-                    }
-                    if settings.headers.upstream_latency {
-                        headers.insert(X_KONG_UPSTREAM_LATENCY, millis(upstream_latency));
-                    }
-                    if settings.headers.proxy_latency {
-                        headers.insert(X_KONG_PROXY_LATENCY, millis(proxy_latency));
+                    let mut lines = ResponseLines {
+                        via: settings.headers.via,
+                        upstream_latency: settings.headers.upstream_latency.then_some(upstream_latency),
+                        proxy_latency: settings.headers.proxy_latency.then_some(proxy_latency),
+                    };
+                    if has_gateway_names {
+                        // The upstream sent one of them: the gateway's replaces it in the map.
+                        lines.insert_into(headers);
+                        lines = ResponseLines::default();
                     }
                     if let Some(cookie) = hashed.set_cookie.take() {
                         headers.append(header::SET_COOKIE, cookie);
@@ -381,7 +385,7 @@ impl Gateway {
                     if let (Some(upstream), Some(upgrade)) = (upgraded, websocket.take()) {
                         upgrade.switch(&mut response, upstream);
                     }
-                    return Outcome::Proxied { response, upstream_status, upstream_latency };
+                    return Outcome::Proxied { response, upstream_status, upstream_latency, lines };
                 }
                 Err(error) => {
                     tracing::debug!(%error, attempt, upstream = %format_args!("{peer_host}:{peer_port}"), "upstream attempt failed");
@@ -412,10 +416,17 @@ impl Gateway {
 
     /// The response phases: header_filter of the selected plugins, the gateway's headers, and a body that
     /// runs body_filter per chunk and the log phase when it is done.
-    fn complete(&self, mut cx: RequestCtx, selected: Vec<Arc<Instance>>, outcome: Outcome) -> Response<GatewayBody> {
+    fn complete(
+        &self,
+        mut cx: RequestCtx,
+        selected: Vec<Arc<Instance>>,
+        outcome: Outcome,
+    ) -> (Response<GatewayBody>, ResponseLines) {
+        let mut lines = ResponseLines::default();
         let (response, summary) = match outcome {
-            Outcome::Proxied { response, upstream_status, upstream_latency } => {
+            Outcome::Proxied { response, upstream_status, upstream_latency, lines: proxied } => {
                 let summary = summary(response.status(), Some(upstream_status), Some(upstream_latency));
+                lines = proxied;
                 (response, summary)
             }
             Outcome::Generated(response) => {
@@ -435,17 +446,18 @@ impl Gateway {
             }
         };
         if !any_response_phases(&selected) {
-            return response;
+            return (response, lines);
         }
-        // The response and log phases see the headers that went upstream.
+        // The response and log phases see the headers that went upstream, and the gateway's in the map.
         cx.settle_headers();
         let (mut parts, body) = response.into_parts();
+        lines.insert_into(&mut parts.headers);
         for instance in &selected {
             if let Ok(handler) = instance.handler() {
                 handler.header_filter(&mut cx, &mut parts);
             }
         }
-        Response::from_parts(parts, LoggedBody::wrap(body, cx, selected, summary))
+        (Response::from_parts(parts, LoggedBody::wrap(body, cx, selected, summary)), ResponseLines::default())
     }
     /// Adds the gateway's own headers to a response it made itself.
     fn finish(&self, mut response: Response<GatewayBody>, started: Option<Instant>) -> Response<GatewayBody> {
@@ -463,11 +475,53 @@ impl Gateway {
 /// How the gateway's part of an exchange ended.
 enum Outcome {
     /// The upstream answered.
-    Proxied { response: Response<GatewayBody>, upstream_status: u16, upstream_latency: Duration },
+    Proxied { response: Response<GatewayBody>, upstream_status: u16, upstream_latency: Duration, lines: ResponseLines },
     /// The gateway or a plugin answered.
     Generated(Response<GatewayBody>),
     /// The upstream failed: an error page in the media type the client's headers ask for.
     Error { status: StatusCode, accept: Option<HeaderValue>, content_type: Option<HeaderValue> },
+}
+
+/// The gateway's own headers on a proxied response (`Via`, `X-Kong-Upstream-Latency`, `X-Kong-Proxy-Latency`,
+/// as the `headers` setting enables them), kept out of the header map: the proxy's HTTP/1.1 server writes
+/// them after the upstream's headers, and they are put into the map only where something reads it (a
+/// plugin's response phase, hyper). Empty when the upstream sent one of those names: then the map has them.
+#[derive(Debug, Clone, Copy, Default)]
+struct ResponseLines {
+    via: bool,
+    upstream_latency: Option<Duration>,
+    proxy_latency: Option<Duration>,
+}
+
+const VIA: &str = concat!("1.1 gatehouse/", env!("CARGO_PKG_VERSION"));
+
+impl ResponseLines {
+    fn insert_into(self, headers: &mut HeaderMap) {
+        if self.via {
+            headers.insert(header::VIA, HeaderValue::from_static(VIA));
+        }
+        if let Some(latency) = self.upstream_latency {
+            headers.insert(X_KONG_UPSTREAM_LATENCY, millis(latency));
+        }
+        if let Some(latency) = self.proxy_latency {
+            headers.insert(X_KONG_PROXY_LATENCY, millis(latency));
+        }
+    }
+
+    fn write(self, buf: &mut Vec<u8>) {
+        if self.via {
+            line(buf, "via", &[VIA.as_bytes()]);
+        }
+        for (name, latency) in
+            [("x-kong-upstream-latency: ", self.upstream_latency), ("x-kong-proxy-latency: ", self.proxy_latency)]
+        {
+            if let Some(latency) = latency {
+                buf.extend_from_slice(name.as_bytes());
+                push_decimal(buf, u64::try_from(latency.as_millis()).unwrap_or(u64::MAX));
+                buf.extend_from_slice(b"\r\n");
+            }
+        }
+    }
 }
 
 fn summary(status: StatusCode, upstream_status: Option<u16>, upstream_latency: Option<Duration>) -> ResponseSummary {
@@ -626,7 +680,7 @@ impl HeadExtras for GatewayHeaders<'_> {
                     buf.push(b']');
                 }
                 buf.push(b':');
-                push_decimal(buf, port);
+                push_decimal(buf, u64::from(port));
                 buf.extend_from_slice(b"\r\n");
             }
         }
@@ -637,9 +691,9 @@ impl HeadExtras for GatewayHeaders<'_> {
     }
 }
 
-/// `n` in decimal digits, without the formatting machinery (a port, on every request to a non-default one).
-fn push_decimal(buf: &mut Vec<u8>, mut n: u16) {
-    let mut digits = [0u8; 5];
+/// `n` in decimal digits, without the formatting machinery (ports and latencies, on every request).
+fn push_decimal(buf: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {
         at -= 1;
@@ -721,16 +775,20 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
     )
 }
 
-/// Removes the hop-by-hop headers of one connection before the message crosses to the other.
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
+/// Removes the hop-by-hop headers of one connection before the message crosses to the other. Returns
+/// whether the message has a header the gateway sets on responses (`Via`, `X-Kong-*-Latency`), found in the
+/// same pass.
+fn strip_hop_by_hop(headers: &mut HeaderMap) -> bool {
     // Most messages have none, or only `Connection: keep-alive`: one pass over the names finds out, and only
     // the names present are removed.
-    let (mut connection, mut others) = (false, false);
+    let (mut connection, mut others, mut gateway_names) = (false, false, false);
     for name in headers.keys() {
         if *name == header::CONNECTION {
             connection = true;
         } else if is_hop_by_hop(name) {
             others = true;
+        } else if *name == header::VIA || *name == X_KONG_UPSTREAM_LATENCY || *name == X_KONG_PROXY_LATENCY {
+            gateway_names = true;
         }
     }
     if connection {
@@ -761,6 +819,7 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
             headers.remove(name);
         }
     }
+    gateway_names
 }
 
 /// An https-only route reached over http: 426, or a redirect to the https URL.
@@ -808,7 +867,7 @@ pub struct GatewayService {
 
 impl GatewayService {
     /// The response to one request (the proxy's own HTTP/1.1 server calls this without boxing a future).
-    async fn respond<B>(&self, request: Request<B>, checked: bool) -> Response<GatewayBody>
+    async fn respond<B>(&self, request: Request<B>, checked: bool) -> (Response<GatewayBody>, ResponseLines)
     where
         B: hyper::body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
         B::Error: Into<BoxError>,
@@ -835,7 +894,9 @@ where
         let bound = self.bound.clone();
         Box::pin(async move {
             let (gateway, client) = &*bound;
-            Ok(gateway.handle(request, client, false).await)
+            let (mut response, lines) = gateway.handle(request, client, false).await;
+            lines.insert_into(response.headers_mut());
+            Ok(response)
         })
     }
 }

@@ -56,6 +56,19 @@ async fn requests_reach_the_service_with_kongs_path_and_headers() {
     assert_eq!(h["x-forwarded-port"], node.proxy_http.port().to_string());
     assert_eq!(h["x-forwarded-path"], "/api/items/42");
     assert_eq!(h["x-forwarded-prefix"], "/api");
+
+    // A bodiless request (the proxy's own HTTP/1.1 server writes the gateway's headers itself): the same
+    // headers, and the gateway's Via replaces one the upstream sent.
+    for query in ["", "?via=1.0%20origin"] {
+        let response = reqwest::get(format!("http://{}/api/items{query}", node.proxy_http)).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let vias: Vec<_> = response.headers().get_all("via").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+        assert_eq!(vias, [format!("1.1 gatehouse/{}", env!("CARGO_PKG_VERSION"))], "{query}");
+        for latency in ["x-kong-upstream-latency", "x-kong-proxy-latency"] {
+            let value = response.headers().get(latency).map(|v| v.to_str().unwrap().to_string());
+            assert!(value.is_some_and(|v| v.parse::<u64>().is_ok()), "{latency} {query}");
+        }
+    }
 }
 
 #[tokio::test]

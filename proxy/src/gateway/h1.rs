@@ -24,7 +24,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::Body;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
-use super::{Gateway, GatewayService};
+use super::{Gateway, GatewayService, ResponseLines};
 use crate::errors::GatewayBody;
 use crate::io::Prefixed;
 use crate::listener::{Accepted, Connections, InFlightGuard, stopped};
@@ -111,9 +111,9 @@ where
         let head = request.request.method() == Method::HEAD;
         stats.total_requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let in_flight = InFlightGuard::start(&stats);
-        let response = service.respond(request.request, checked).await;
+        let (response, lines) = service.respond(request.request, checked).await;
         let keep_alive = !closes && !has_token(response.headers(), "close");
-        let written = write_response(&mut io, &mut write_buf, response, head).await;
+        let written = write_response(&mut io, &mut write_buf, response, lines, head).await;
         drop(in_flight);
         if written.is_err() {
             return;
@@ -271,6 +271,7 @@ async fn write_response<IO>(
     io: &mut IO,
     buf: &mut Vec<u8>,
     response: Response<GatewayBody>,
+    lines: ResponseLines,
     head_request: bool,
 ) -> std::io::Result<()>
 where
@@ -297,6 +298,7 @@ where
         buf.extend_from_slice(value.as_bytes());
         buf.extend_from_slice(b"\r\n");
     }
+    lines.write(buf);
     if !date {
         write_date(buf);
     }
@@ -450,21 +452,36 @@ mod tests {
         let mut buf = Vec::new();
         let mut response = Response::new(crate::errors::full(Bytes::from_static(b"hello")));
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-        write_response(&mut out, &mut buf, response, false).await.unwrap();
+        write_response(&mut out, &mut buf, response, ResponseLines::default(), false).await.unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: "), "{text}");
         assert!(text.ends_with("\r\ncontent-length: 5\r\n\r\nhello"), "{text}");
 
+        let mut out = Vec::new();
+        let lines = ResponseLines {
+            via: true,
+            upstream_latency: Some(std::time::Duration::from_millis(12)),
+            proxy_latency: None,
+        };
+        write_response(&mut out, &mut buf, Response::new(crate::errors::full(Bytes::new())), lines, false)
+            .await
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let via =
+            concat!("via: 1.1 gatehouse/", env!("CARGO_PKG_VERSION"), "\r\nx-kong-upstream-latency: 12\r\ndate: ");
+        assert!(text.starts_with(&format!("HTTP/1.1 200 OK\r\n{via}")), "the gateway's lines after the map's: {text}");
+        assert!(!text.contains("x-kong-proxy-latency"), "{text}");
+
         let body: GatewayBody = Chunks(vec![Bytes::from_static(b"cde"), Bytes::from_static(b"ab")]).boxed();
         let mut out = Vec::new();
-        write_response(&mut out, &mut buf, Response::new(body), false).await.unwrap();
+        write_response(&mut out, &mut buf, Response::new(body), ResponseLines::default(), false).await.unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("transfer-encoding: chunked\r\n\r\n2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n"), "{text}");
 
         let mut out = Vec::new();
         let mut no_content = Response::new(crate::errors::full(Bytes::new()));
         *no_content.status_mut() = StatusCode::NO_CONTENT;
-        write_response(&mut out, &mut buf, no_content, false).await.unwrap();
+        write_response(&mut out, &mut buf, no_content, ResponseLines::default(), false).await.unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(!text.contains("content-length") && text.ends_with("\r\n\r\n"), "{text}");
     }

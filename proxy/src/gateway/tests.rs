@@ -133,8 +133,8 @@ fn upstream_server_names_drop_the_port_and_ipv6_brackets() {
 }
 
 #[test]
-fn ports_are_written_in_decimal() {
-    for port in [0u16, 7, 80, 443, 8080, 18081, u16::MAX] {
+fn numbers_are_written_in_decimal() {
+    for port in [0, 7, 80, 443, 8080, 18081, u64::from(u16::MAX), u64::MAX] {
         let mut buf = b"host:".to_vec();
         push_decimal(&mut buf, port);
         assert_eq!(buf, format!("host:{port}").into_bytes());

@@ -1,5 +1,5 @@
 //! A real HTTP upstream on loopback that answers with what it received, as JSON:
-//! `{"method", "path", "query", "headers": {name: value}, "body", "server"}`. `?sleep_ms=N` delays the answer.
+//! `{"method", "path", "query", "headers": {name: value}, "body", "server"}`. `?sleep_ms=N` delays the answer, `?via=V` answers with `Via: V`.
 //! [`Switchable`] is one that a test can stop and start again; [`start_recording`] one that lists what it
 //! served, for tests that must show a request did *not* arrive.
 
@@ -114,5 +114,8 @@ async fn echo(
     response.headers_mut().insert("content-type", "application/json".parse().unwrap());
     response.headers_mut().insert("connection", "x-hop".parse().unwrap());
     response.headers_mut().insert("x-hop", "must not reach the client".parse().unwrap());
+    if let Some(via) = query.split('&').find_map(|p| p.strip_prefix("via=")) {
+        response.headers_mut().insert("via", via.parse().unwrap());
+    }
     Ok(response)
 }
