@@ -183,12 +183,13 @@ impl Gateway {
         let original_uri = cx.request.uri.clone();
         let raw_path = original_uri.path();
         let path = uri::normalize(raw_path);
-        let host = request_host(&cx.request.headers, &cx.request.uri);
+        let host_value = request_host(&cx.request.headers, &cx.request.uri);
+        let host = host_value.as_ref().and_then(|v| v.to_str().ok()).unwrap_or_default();
         let scheme = if conn.tls { "https" } else { "http" };
         let info = RequestInfo {
             method: cx.request.method.as_str(),
             path: &path,
-            host: &host,
+            host,
             scheme,
             sni: conn.sni.as_deref(),
             headers: &cx.request.headers,
@@ -204,7 +205,7 @@ impl Gateway {
             .map_or(Cow::Borrowed(scheme), |proto| Cow::Owned(proto.to_ascii_lowercase()));
         let https_only = route.protocols.iter().any(|p| p == "https") && !route.protocols.iter().any(|p| p == "http");
         if https_only && forwarded_proto != "https" {
-            return Outcome::Generated(https_redirect(route.https_redirect_status_code, &host, &cx.request.uri));
+            return Outcome::Generated(https_redirect(route.https_redirect_status_code, host, &cx.request.uri));
         }
         cx.route_index = Some(found.route);
         cx.service = route.service.and_then(|s| snapshot.services.get(&s.id)).cloned();
@@ -222,11 +223,12 @@ impl Gateway {
             ));
         };
 
+        let prefix = found.prefix(&path);
         let upstream = cx.upstream_path.take().unwrap_or_else(|| {
             upstream_path(
                 service.path.as_deref(),
                 &path,
-                found.prefix.as_deref(),
+                prefix,
                 route.strip_path,
                 PathHandling::parse(&route.path_handling),
             )
@@ -257,10 +259,8 @@ impl Gateway {
             None => Hashed::default(),
         };
         let direct = balancer.is_none().then_some((service.host.as_str(), service.port));
-        let host_no_port = without_port(&host);
-        let prefix_header = (route.strip_path && found.prefix.as_deref().is_some_and(|p| p != "/"))
-            .then(|| found.prefix.clone())
-            .flatten();
+        let host_no_port = without_port(host);
+        let prefix_header = prefix.filter(|p| route.strip_path && *p != "/");
         // A plugin that set another Host decides the upstream Host.
         let plugin_host = header_str(&cx.request.headers, header::HOST).filter(|h| *h != host).map(str::to_string);
         let plugin_host = plugin_host.as_deref();
@@ -278,7 +278,7 @@ impl Gateway {
             proto: &forwarded_proto,
             host: host_no_port,
             path: raw_path,
-            prefix: prefix_header.as_deref(),
+            prefix: prefix_header,
         };
 
         // Headers plugins added outside the map go into the upstream head with the gateway's own.
@@ -335,7 +335,7 @@ impl Gateway {
             let upstream_host = if let Some(host) = plugin_host {
                 UpstreamHost::Text(host)
             } else if route.preserve_host && !host.is_empty() {
-                UpstreamHost::Text(&host)
+                UpstreamHost::Text(host)
             } else if let Some(header) = balancer.as_ref().and_then(|b| b.upstream.host_header.as_deref()) {
                 UpstreamHost::Text(header)
             } else if peer_port == 80 || (peer_port == 443 && service.protocol == "https") {
@@ -718,12 +718,13 @@ fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&s
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The `Host` header, or the authority of an HTTP/2 request.
-fn request_host(headers: &HeaderMap, uri: &Uri) -> String {
-    header_str(headers, header::HOST)
-        .map(str::to_string)
-        .or_else(|| uri.authority().map(|a| a.to_string()))
-        .unwrap_or_default()
+/// The `Host` header (its value shares the request's bytes), or the authority of an HTTP/2 request.
+fn request_host(headers: &HeaderMap, uri: &Uri) -> Option<HeaderValue> {
+    headers
+        .get(header::HOST)
+        .filter(|v| v.to_str().is_ok())
+        .cloned()
+        .or_else(|| uri.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()))
 }
 
 /// A `Host` value without its port (`[::1]` keeps its brackets).

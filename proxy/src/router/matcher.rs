@@ -1,10 +1,9 @@
 //! Compiling routes into ranked entries with lookup indexes, and matching requests against them.
 
-use std::collections::HashMap;
-
 use http::HeaderMap;
 use regex::{Regex, RegexSet};
 
+use crate::config_hash::ConfigMap;
 use crate::model::entities::route::Route;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,11 +35,51 @@ pub struct RequestInfo<'a> {
 pub struct Match {
     /// Index into [`Router::routes`].
     pub route: usize,
-    /// The part of the path the route's path matched; `None` when the route has no paths.
-    pub prefix: Option<String>,
+    /// How much of the request path the route's path matched (see [`Match::prefix`]); `None` when the route
+    /// has no paths.
+    pub prefix_len: Option<usize>,
     /// Regex captures: `[0]` the whole match, then numbered groups (`None` when a group did not take part).
     pub captures: Vec<Option<String>>,
     pub named_captures: Vec<(String, String)>,
+}
+
+/// The ranks the hash indexes gave, in order: the one list as it is when only one index hit (the usual
+/// case), else the lists merged.
+#[derive(Default)]
+struct Candidates<'r> {
+    first: Option<&'r [u32]>,
+    merged: Vec<u32>,
+}
+
+impl<'r> Candidates<'r> {
+    fn add(&mut self, ranks: &'r [u32]) {
+        match self.first {
+            None => self.first = Some(ranks),
+            Some(first) => {
+                if self.merged.is_empty() {
+                    self.merged.extend_from_slice(first);
+                }
+                self.merged.extend_from_slice(ranks);
+            }
+        }
+    }
+
+    /// Ascending, each rank once.
+    fn ranks(&mut self) -> &[u32] {
+        if self.merged.is_empty() {
+            return self.first.unwrap_or_default();
+        }
+        self.merged.sort_unstable();
+        self.merged.dedup();
+        &self.merged
+    }
+}
+
+impl Match {
+    /// The part of `path` (the path the match was found for) that the route's path matched.
+    pub fn prefix<'p>(&self, path: &'p str) -> Option<&'p str> {
+        path.get(..self.prefix_len?)
+    }
 }
 
 enum PathMatcher {
@@ -63,8 +102,10 @@ pub struct Router {
     routes: Vec<Route>,
     /// In Kong's priority order: the first matching entry wins.
     entries: Vec<Entry>,
-    by_host: HashMap<Box<str>, Vec<u32>>,
-    by_path: HashMap<Box<str>, Vec<u32>>,
+    // Looked up with what clients send, but only administrators add keys, so the configuration hasher
+    // serves (a chosen key cannot make the lookup walk more entries than the routes put there).
+    by_host: ConfigMap<Box<str>, Vec<u32>>,
+    by_path: ConfigMap<Box<str>, Vec<u32>>,
     /// The distinct lengths of indexed plain paths, to probe only prefixes that can hit.
     path_lengths: Vec<usize>,
     regex_path: Vec<u32>,
@@ -103,8 +144,8 @@ impl Router {
         let mut router = Router {
             routes,
             entries: Vec::new(),
-            by_host: HashMap::new(),
-            by_path: HashMap::new(),
+            by_host: ConfigMap::default(),
+            by_path: ConfigMap::default(),
             path_lengths: Vec::new(),
             regex_path: Vec::new(),
             regex_set: RegexSet::empty(),
@@ -172,22 +213,21 @@ impl Router {
         // Hash-indexed candidates (plain hosts, plain path prefixes) are few; the wildcard, regex and
         // attribute-only lists can be long, so they are merged lazily in rank order and the walk stops at
         // the first full match.
-        let mut indexed: Vec<u32> = Vec::with_capacity(8);
+        let mut indexed = Candidates::default();
         if let Some(ranks) = self.by_host.get(host) {
-            indexed.extend_from_slice(ranks);
+            indexed.add(ranks);
         }
         if host_no_port != host
             && let Some(ranks) = self.by_host.get(host_no_port)
         {
-            indexed.extend_from_slice(ranks);
+            indexed.add(ranks);
         }
         for &length in self.path_lengths.iter().take_while(|&&l| l <= request.path.len()) {
             if let Some(ranks) = request.path.get(..length).and_then(|prefix| self.by_path.get(prefix)) {
-                indexed.extend_from_slice(ranks);
+                indexed.add(ranks);
             }
         }
-        indexed.sort_unstable();
-        indexed.dedup();
+        let indexed = indexed.ranks();
 
         let regex_hits: Vec<u32> = if self.regex_path.is_empty() {
             Vec::new()
@@ -200,7 +240,7 @@ impl Router {
             self.wildcard_set.matches(&host_with_port).into_iter().map(|i| self.wildcard_owner[i]).collect()
         };
         wildcard_hits.dedup();
-        let lists: [&[u32]; 4] = [&indexed, &wildcard_hits, &regex_hits, &self.rest];
+        let lists: [&[u32]; 4] = [indexed, &wildcard_hits, &regex_hits, &self.rest];
         let mut positions = [0usize; 4];
         loop {
             let next = lists.iter().zip(positions).filter_map(|(list, at)| list.get(at).copied()).min()?;
@@ -254,7 +294,7 @@ impl Entry {
                 if !request.path.starts_with(&**prefix) {
                     return None;
                 }
-                (Some(prefix.to_string()), Vec::new(), Vec::new())
+                (Some(prefix.len()), Vec::new(), Vec::new())
             }
             Some(PathMatcher::Regex(regex)) => {
                 let caps = regex.captures(request.path)?;
@@ -272,10 +312,10 @@ impl Entry {
                     }
                     numbered.push(value);
                 }
-                (Some(matched.to_string()), numbered, named)
+                (Some(postfix_start), numbered, named)
             }
         };
-        Some(Match { route: self.route, prefix, captures, named_captures })
+        Some(Match { route: self.route, prefix_len: prefix, captures, named_captures })
     }
 }
 

@@ -15,7 +15,8 @@ impl PathHandling {
 }
 
 /// The upstream path for the normalized request path `req`, when the route matched `prefix` of it (or
-/// matched without a path), for a service whose path is `base`.
+/// matched without a path), for a service whose path is `base`. Joined by `concat`: it runs on every
+/// request, and the formatting machinery costs more than the copy.
 pub fn upstream_path(
     base: Option<&str>,
     req: &str,
@@ -33,12 +34,12 @@ pub fn upstream_path(
         PathHandling::V1 => {
             if strip_path {
                 if base.ends_with('/') && postfix.starts_with('/') {
-                    format!("{base}{}", &postfix[1..])
+                    [base, &postfix[1..]].concat()
                 } else {
-                    format!("{base}{postfix}")
+                    [base, postfix].concat()
                 }
             } else {
-                format!("{base}{without_slash}")
+                [base, without_slash].concat()
             }
         }
         PathHandling::V0 => {
@@ -51,23 +52,23 @@ pub fn upstream_path(
                         base_no_slash.to_string()
                     }
                 }
-                (true, true) if postfix.starts_with('/') => format!("{base_no_slash}{postfix}"),
-                (true, true) => format!("{base}{postfix}"),
-                (true, false) => format!("{base}{without_slash}"),
+                (true, true) if postfix.starts_with('/') => [base_no_slash, postfix].concat(),
+                (true, true) => [base, postfix].concat(),
+                (true, false) => [base, without_slash].concat(),
                 (false, true) if postfix.is_empty() => {
                     if req.len() > 1 && req.ends_with('/') {
-                        format!("{base}/")
+                        [base, "/"].concat()
                     } else {
                         base.to_string()
                     }
                 }
-                (false, true) if postfix.starts_with('/') => format!("{base}{postfix}"),
-                (false, true) => format!("{base}/{postfix}"),
+                (false, true) if postfix.starts_with('/') => [base, postfix].concat(),
+                (false, true) => [base, "/", postfix].concat(),
                 (false, false) => {
                     if req == "/" {
                         base.to_string()
                     } else {
-                        format!("{base}{req}")
+                        [base, req].concat()
                     }
                 }
             }
