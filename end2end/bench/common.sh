@@ -45,9 +45,12 @@ ${NGINX_WRAPPER:-} nginx -c "$work/proxy.conf" & pids+=($!)
 nginx_pid=$!
 
 # GATEHOUSE_WRAPPER runs it under another program (valgrind); GATEHOUSE_SETTINGS adds settings (words).
+# Upstream connections are reused as nginx's are: 1,000 requests each (nginx's `keepalive_requests` default;
+# Kong's and Gatehouse's default is 100).
 # shellcheck disable=SC2086,SC2206
 ${GATEHOUSE_WRAPPER:-} "$bin" start --prefix "$work/gatehouse" --log_level warn --proxy_listen "127.0.0.1:$GATEHOUSE" \
-  --admin_listen "127.0.0.1:$ADMIN" --admin_gui_listen off --oxd_listen "127.0.0.1:$OXD ssl" ${GATEHOUSE_SETTINGS:-} \
+  --admin_listen "127.0.0.1:$ADMIN" --admin_gui_listen off --oxd_listen "127.0.0.1:$OXD ssl" \
+  --upstream_keepalive_max_requests 1000 ${GATEHOUSE_SETTINGS:-} \
   > "$work/gatehouse.log" 2>&1 & pids+=($!)
 gatehouse_pid=$!
 node end2end/op/server.js --port "$OP" > "$work/op.out" 2> "$work/op.log" & pids+=($!)
