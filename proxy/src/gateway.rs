@@ -27,7 +27,7 @@ use crate::request_head::{HeadLimits, check_host};
 use crate::router::{PathHandling, RequestInfo, upstream_path, uri};
 use crate::snapshot::Snapshot;
 use crate::trusted::TrustedIps;
-use crate::upstream::h1::{HeadExtras, RequestHead};
+use crate::upstream::h1::{HeadExtras, RawHead, RequestHead};
 use crate::upstream::{Answer, Destination, Keepalive, Timeouts, UpstreamClient, UpstreamError};
 use in_flight::InFlightBody;
 use phases::{LoggedBody, access, rewrite};
@@ -307,6 +307,9 @@ impl Gateway {
         let proxy_latency = cx.started.elapsed();
         let sent_at = Instant::now();
         let mut last_status = StatusCode::BAD_GATEWAY;
+        // The response head may pass through as bytes unless a plugin's response phase or an upgrade needs
+        // its header map.
+        let raw_ok = websocket.is_none() && !any_response_phases(selected);
         // The balancer member the last attempt went to: reported to health checks, avoided by the retry.
         let mut previous: Option<usize> = None;
         for attempt in 0..attempts {
@@ -356,8 +359,8 @@ impl Gateway {
                 added: added.as_deref().unwrap_or_default(),
             };
             let head = RequestHead { method: &method, target: &target, headers: &cx.request.headers, extras: &extras };
-            match self.client.send(&destination, timeouts, &head, &mut body).await {
-                Ok(Answer { response, upgraded }) => {
+            match self.client.send(&destination, timeouts, &head, &mut body, raw_ok).await {
+                Ok(Answer { response, upgraded, raw }) => {
                     let upstream_latency = sent_at.elapsed();
                     report(Attempt::Responded(response.status().as_u16()));
                     let (mut response_parts, response_body) = response.into_parts();
@@ -365,6 +368,7 @@ impl Gateway {
                     let upstream_status = response_parts.status.as_u16();
                     let headers = &mut response_parts.headers;
                     let mut lines = ResponseLines {
+                        raw,
                         via: settings.headers.via,
                         upstream_latency: settings.headers.upstream_latency.then_some(upstream_latency),
                         proxy_latency: settings.headers.proxy_latency.then_some(proxy_latency),
@@ -486,8 +490,11 @@ enum Outcome {
 /// as the `headers` setting enables them), kept out of the header map: the proxy's HTTP/1.1 server writes
 /// them after the upstream's headers, and they are put into the map only where something reads it (a
 /// plugin's response phase, hyper). Empty when the upstream sent one of those names: then the map has them.
-#[derive(Debug, Clone, Copy, Default)]
+/// The upstream's own head travels here too when it passed through as bytes.
+#[derive(Debug, Clone, Default)]
 struct ResponseLines {
+    /// The upstream's head as bytes, when it passed through (the response's map is then empty).
+    raw: Option<RawHead>,
     via: bool,
     upstream_latency: Option<Duration>,
     proxy_latency: Option<Duration>,
@@ -497,6 +504,9 @@ const VIA: &str = concat!("1.1 gatehouse/", env!("CARGO_PKG_VERSION"));
 
 impl ResponseLines {
     fn insert_into(self, headers: &mut HeaderMap) {
+        if let Some(raw) = &self.raw {
+            raw.append_to(headers);
+        }
         if self.via {
             headers.insert(header::VIA, HeaderValue::from_static(VIA));
         }
@@ -508,7 +518,8 @@ impl ResponseLines {
         }
     }
 
-    fn write(self, buf: &mut Vec<u8>) {
+    /// Writes the gateway's lines (the raw head, if any, is the writer's to place).
+    fn write(&self, buf: &mut Vec<u8>) {
         if self.via {
             line(buf, "via", &[VIA.as_bytes()]);
         }

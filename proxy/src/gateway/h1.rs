@@ -286,6 +286,13 @@ where
     buf.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
     buf.extend_from_slice(b"\r\n");
     let (mut date, mut length) = (false, false);
+    if let Some(raw) = &lines.raw {
+        for piece in raw.pieces() {
+            buf.extend_from_slice(piece);
+        }
+        // A head passes as bytes only with its Content-Length.
+        (date, length) = (raw.has_date, true);
+    }
     for (name, value) in &parts.headers {
         if *name == header::TRANSFER_ENCODING {
             // The framing is this connection's own.
@@ -459,6 +466,7 @@ mod tests {
 
         let mut out = Vec::new();
         let lines = ResponseLines {
+            raw: None,
             via: true,
             upstream_latency: Some(std::time::Duration::from_millis(12)),
             proxy_latency: None,

@@ -12,7 +12,7 @@ use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Version};
 use http_body_util::BodyExt;
@@ -121,10 +121,49 @@ impl HeadExtras for NoExtras {
 pub struct ResponseHead {
     pub status: StatusCode,
     pub version: Version,
+    /// Empty when the head passes through as bytes (`raw`).
     pub headers: HeaderMap,
+    pub raw: Option<RawHead>,
     pub framing: Framing,
     /// Whether the connection can carry another exchange once the body is read.
     pub reusable: bool,
+}
+
+/// A response head passed through as the upstream sent it: its header lines (each ending in CRLF) less the
+/// `Connection` line, in at most two pieces of the head's bytes. Only a plain head is passed so: framed by
+/// `Content-Length`, no other hop-by-hop header, none of the names the gateway sets on responses; anything
+/// else goes into a header map.
+#[derive(Debug, Clone)]
+pub struct RawHead {
+    head: Bytes,
+    pieces: [std::ops::Range<usize>; 2],
+    /// The upstream sent `Date`.
+    pub has_date: bool,
+}
+
+impl RawHead {
+    /// The header lines as they go to the client.
+    pub fn pieces(&self) -> [&[u8]; 2] {
+        [&self.head[self.pieces[0].clone()], &self.head[self.pieces[1].clone()]]
+    }
+
+    /// Appends the lines to a header map (for whatever reads the map); the values share the head's bytes.
+    pub fn append_to(&self, headers: &mut HeaderMap) {
+        let base = self.head.as_ptr() as usize;
+        for piece in self.pieces() {
+            for line in piece.split(|&b| b == b'\n') {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
+                // httparse checked the name's and the value's bytes when it parsed the head.
+                let Ok(name) = HeaderName::from_bytes(&line[..colon]) else { continue };
+                let value = line[colon + 1..].trim_ascii();
+                let start = value.as_ptr() as usize - base;
+                if let Ok(value) = HeaderValue::from_maybe_shared(self.head.slice(start..start + value.len())) {
+                    headers.append(name, value);
+                }
+            }
+        }
+    }
 }
 
 /// How a message body ends.
@@ -277,12 +316,13 @@ impl Connection {
         Ok(self.stream.flush().await?)
     }
 
-    /// Reads the response head, skipping interim (1xx) responses other than 101.
-    pub async fn read_head(&mut self, method: &Method) -> Result<ResponseHead, ExchangeError> {
+    /// Reads the response head, skipping interim (1xx) responses other than 101. `raw_ok`: the caller takes a
+    /// plain head as bytes ([`RawHead`]).
+    pub async fn read_head(&mut self, method: &Method, raw_ok: bool) -> Result<ResponseHead, ExchangeError> {
         let mut received = !self.read_buf.is_empty();
         loop {
             if !self.read_buf.is_empty() {
-                match parse_head(&mut self.read_buf, method, &mut self.spans)? {
+                match parse_head(&mut self.read_buf, method, &mut self.spans, raw_ok)? {
                     Some(head) if head.status.is_informational() && head.status != StatusCode::SWITCHING_PROTOCOLS => {
                         continue;
                     }
@@ -362,6 +402,7 @@ fn parse_head(
     buf: &mut BytesMut,
     method: &Method,
     spans: &mut Vec<Span>,
+    raw_ok: bool,
 ) -> Result<Option<ResponseHead>, ExchangeError> {
     // Uninitialised slots: httparse fills only what it parses (a zeroed array was a third of the cost).
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
@@ -382,9 +423,29 @@ fn parse_head(
     spans.clear();
     let (mut close, mut keep_alive, mut chunked, mut encoded) = (false, false, false, false);
     let mut length: Option<Result<u64, ()>> = None;
+    // Whether the head can pass as bytes: at most one line left out (a plain `Connection`), nothing the
+    // gateway must remove or replace.
+    let (mut plain, mut dropped, mut has_date) = (raw_ok, None, false);
     for h in response.headers.iter() {
         let name = h.name.as_bytes();
         let mut kept = true;
+        if plain {
+            plain = match name.first().map(u8::to_ascii_lowercase) {
+                Some(b'k') => !name.eq_ignore_ascii_case(b"keep-alive"),
+                Some(b'p') => {
+                    !name[..name.len().min(6)].eq_ignore_ascii_case(b"proxy-") && !name.eq_ignore_ascii_case(b"proxy")
+                }
+                Some(b't') => !name.eq_ignore_ascii_case(b"te") && !name.eq_ignore_ascii_case(b"trailer"),
+                Some(b'u') => !name.eq_ignore_ascii_case(b"upgrade"),
+                Some(b'v') => !name.eq_ignore_ascii_case(b"via"),
+                Some(b'x') => {
+                    !name.eq_ignore_ascii_case(b"x-kong-upstream-latency")
+                        && !name.eq_ignore_ascii_case(b"x-kong-proxy-latency")
+                }
+                _ => true,
+            };
+            has_date |= name.eq_ignore_ascii_case(b"date");
+        }
         match name.first().map(u8::to_ascii_lowercase) {
             Some(b'c') if name.eq_ignore_ascii_case(b"connection") => {
                 // Only `keep-alive` and `close`: a hop-by-hop header the gateway would remove at once. Any
@@ -418,6 +479,13 @@ fn parse_head(
         }
         let name = h.name.as_ptr() as usize - base;
         let value = h.value.as_ptr() as usize - base;
+        if !kept {
+            plain &= dropped.is_none();
+            dropped = Some(spans.len());
+        } else if plain && h.name.eq_ignore_ascii_case("connection") {
+            // It names headers to remove.
+            plain = false;
+        }
         spans.push(Span { name: name..name + h.name.len(), value: value..value + h.value.len(), kept });
     }
     let mut reusable = if version == Version::HTTP_11 { !close } else { keep_alive };
@@ -449,6 +517,21 @@ fn parse_head(
         }
     };
     let head = buf.split_to(length_of_head).freeze();
+    if plain
+        && !encoded
+        && matches!(length, Some(Ok(_)))
+        && status != StatusCode::SWITCHING_PROTOCOLS
+        && let Some(raw) = raw_head(&head, spans, dropped, has_date)
+    {
+        return Ok(Some(ResponseHead {
+            status,
+            version,
+            headers: HeaderMap::new(),
+            raw: Some(raw),
+            framing,
+            reusable,
+        }));
+    }
     // Room for the gateway's own response headers (Via, the latency headers).
     let mut headers = HeaderMap::with_capacity(spans.len() + 4);
     for span in spans.iter() {
@@ -461,7 +544,29 @@ fn parse_head(
             .map_err(|_| ExchangeError::Invalid("invalid header value"))?;
         headers.append(name, value);
     }
-    Ok(Some(ResponseHead { status, version, headers, framing, reusable }))
+    Ok(Some(ResponseHead { status, version, headers, raw: None, framing, reusable }))
+}
+
+/// The header lines of `head` as at most two pieces, leaving out line `dropped`; `None` unless every line ends
+/// in CRLF (what goes to the client unchanged must be well-formed HTTP/1.1).
+fn raw_head(head: &Bytes, spans: &[Span], dropped: Option<usize>, has_date: bool) -> Option<RawHead> {
+    let end = head.len().checked_sub(2)?;
+    if !head.ends_with(b"\r\n\r\n") {
+        return None;
+    }
+    let line_start = |i: usize| spans.get(i).map_or(end, |span| span.name.start);
+    for i in 1..=spans.len() {
+        let next = line_start(i);
+        if next < 2 || &head[next - 2..next] != b"\r\n" {
+            return None;
+        }
+    }
+    let start = line_start(0);
+    let pieces = match dropped {
+        None => [start..end, end..end],
+        Some(i) => [start..line_start(i), line_start(i + 1)..end],
+    };
+    Some(RawHead { head: head.clone(), pieces, has_date })
 }
 
 /// Where one header line's name and value are in a response head.
@@ -482,19 +587,55 @@ mod tests {
 
     fn parse(text: &str, method: Method) -> Result<Option<ResponseHead>, ExchangeError> {
         let mut buf = BytesMut::from(text);
-        parse_head(&mut buf, &method, &mut Vec::new())
+        parse_head(&mut buf, &method, &mut Vec::new(), false)
     }
 
     #[test]
     fn a_head_is_taken_out_of_the_buffer_and_the_body_stays() {
         let mut buf = BytesMut::from("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello");
-        let head = parse_head(&mut buf, &Method::GET, &mut Vec::new()).unwrap().unwrap();
+        let head = parse_head(&mut buf, &Method::GET, &mut Vec::new(), false).unwrap().unwrap();
         assert_eq!(head.status, StatusCode::OK);
         assert_eq!(head.framing, Framing::Length(5));
         assert!(head.reusable);
         assert_eq!(head.headers["x-a"], "b");
         assert_eq!(&buf[..], b"hello");
         assert!(parse("HTTP/1.1 200 OK\r\nContent-Len", Method::GET).unwrap().is_none());
+    }
+
+    #[test]
+    fn plain_heads_pass_as_bytes_without_their_connection_line() {
+        let raw = |text: &str| {
+            let mut buf = BytesMut::from(text);
+            parse_head(&mut buf, &Method::GET, &mut Vec::new(), true).unwrap().unwrap()
+        };
+        let head =
+            raw("HTTP/1.1 200 OK\r\nServer: o\r\nConnection: keep-alive\r\nContent-Length: 2\r\nDate: d\r\n\r\nhi");
+        assert!(head.headers.is_empty());
+        let passed = head.raw.expect("a plain head");
+        assert_eq!(passed.pieces(), [&b"Server: o\r\n"[..], &b"Content-Length: 2\r\nDate: d\r\n"[..]]);
+        assert!(passed.has_date);
+        let mut map = HeaderMap::new();
+        passed.append_to(&mut map);
+        assert_eq!((map.len(), map["server"].as_bytes(), map["content-length"].as_bytes()), (3, &b"o"[..], &b"2"[..]));
+        assert_eq!(
+            raw("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").raw.unwrap().pieces()[0],
+            b"Content-Length: 0\r\n"
+        );
+        // Anything the gateway must change goes into the map.
+        for text in [
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nKeep-Alive: timeout=5\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: x-a\r\nX-A: 1\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\nConnection: close\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nVia: 1.0 other\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Kong-Proxy-Latency: 1\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nProxy-Authenticate: x\r\n\r\n",
+            "HTTP/1.1 200 OK\r\n\r\n",
+            "HTTP/1.1 200 OK\nContent-Length: 0\nX-A: 1\n\n",
+        ] {
+            let head = raw(text);
+            assert!(head.raw.is_none(), "{text:?}");
+        }
     }
 
     #[test]

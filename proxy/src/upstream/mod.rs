@@ -20,7 +20,7 @@ use tokio::net::TcpStream;
 
 use self::body::UpstreamBody;
 use self::deadlines::{Bounds, Deadlines};
-use self::h1::{Connection, ExchangeError, RequestHead, Stream, Upgraded};
+use self::h1::{Connection, ExchangeError, RawHead, RequestHead, Stream, Upgraded};
 use self::pool::{KeyRef, Pool};
 use crate::errors::GatewayBody;
 use crate::model::entities::service::Service;
@@ -103,8 +103,10 @@ impl From<ExchangeError> for UpstreamError {
 
 /// What an upstream answered: the response, and for a 101 the upgraded connection.
 pub struct Answer {
+    /// Its header map is empty when the head came as bytes (`raw`).
     pub response: Response<GatewayBody>,
     pub upgraded: Option<Upgraded>,
+    pub raw: Option<RawHead>,
 }
 
 /// The node's upstream client; cheap to clone.
@@ -133,11 +135,12 @@ impl UpstreamClient {
         timeouts: Timeouts,
         head: &RequestHead<'_>,
         body: &mut GatewayBody,
+        raw_ok: bool,
     ) -> Result<Answer, UpstreamError> {
         let key = KeyRef { host: to.host, port: to.port, tls: to.tls.map(|(tls, sni)| (tls.fingerprint, sni)) };
         let replayable = body.is_end_stream();
         while let Some(connection) = self.pool.checkout(key) {
-            match self.exchange(connection, timeouts, head, body).await {
+            match self.exchange(connection, timeouts, head, body, raw_ok).await {
                 Err(error) if replayable && error.is_closed() => continue,
                 answered => return answered.map_err(UpstreamError::from),
             }
@@ -145,7 +148,7 @@ impl UpstreamClient {
         // Boxed: connecting (resolution, TCP, TLS) is the rare path, and its state would otherwise make every
         // request's future larger.
         let connection = Box::pin(connect(to, key, timeouts)).await?;
-        Ok(self.exchange(connection, timeouts, head, body).await?)
+        Ok(self.exchange(connection, timeouts, head, body, raw_ok).await?)
     }
 
     async fn exchange(
@@ -154,11 +157,12 @@ impl UpstreamClient {
         timeouts: Timeouts,
         head: &RequestHead<'_>,
         body: &mut GatewayBody,
+        raw_ok: bool,
     ) -> Result<Answer, ExchangeError> {
         connection.bounds.set(timeouts.write, timeouts.read);
         connection.exchanges += 1;
         connection.write_request(head, body).await?;
-        let parts = connection.read_head(head.method).await?;
+        let parts = connection.read_head(head.method, raw_ok).await?;
         let upgrade = parts.status == StatusCode::SWITCHING_PROTOCOLS;
         let (body, upgraded) = if upgrade {
             (crate::errors::full(bytes::Bytes::new()), Some(connection.into_upgraded()))
@@ -169,7 +173,7 @@ impl UpstreamClient {
         *response.status_mut() = parts.status;
         *response.version_mut() = parts.version;
         *response.headers_mut() = parts.headers;
-        Ok(Answer { response, upgraded })
+        Ok(Answer { response, upgraded, raw: parts.raw })
     }
 }
 
