@@ -770,21 +770,8 @@ fn body_is_empty(headers: &HeaderMap) -> bool {
         && headers.get(header::CONTENT_LENGTH).is_none_or(|v| v.as_bytes() == b"0")
 }
 
-/// The headers that only concern one connection (RFC 9110 §7.6.1, and the proxy ones nginx drops).
 fn is_hop_by_hop(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "proxy"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-            | "proxy-authorization"
-            | "proxy-authenticate"
-    )
+    crate::headers::is_hop_by_hop(name.as_str().as_bytes())
 }
 
 /// Removes the hop-by-hop headers of one connection before the message crosses to the other. Returns
@@ -799,7 +786,7 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) -> bool {
             connection = true;
         } else if is_hop_by_hop(name) {
             others = true;
-        } else if *name == header::VIA || *name == X_KONG_UPSTREAM_LATENCY || *name == X_KONG_PROXY_LATENCY {
+        } else if crate::headers::set_on_proxied_responses(name.as_str().as_bytes()) {
             gateway_names = true;
         }
     }

@@ -1,4 +1,28 @@
-//! The `headers` node setting: which of the gateway's own response headers are sent (`proxy.md` §6).
+//! The `headers` node setting: which of the gateway's own response headers are sent (`proxy.md` §6), and
+//! the header names the gateway treats specially on every message.
+
+/// The headers that only concern one connection (RFC 9110 §7.6.1, and the proxy ones nginx drops), by name in
+/// any case.
+pub fn is_hop_by_hop(name: &[u8]) -> bool {
+    const NAMES: [&[u8]; 10] = [
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"proxy",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"proxy-authorization",
+        b"proxy-authenticate",
+    ];
+    NAMES.iter().any(|hop| name.eq_ignore_ascii_case(hop))
+}
+
+/// The gateway's own headers on proxied responses, which replace an upstream's of the same name.
+pub fn set_on_proxied_responses(name: &[u8]) -> bool {
+    [&b"via"[..], b"x-kong-upstream-latency", b"x-kong-proxy-latency"].iter().any(|own| name.eq_ignore_ascii_case(own))
+}
 
 /// The gateway headers a node sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -24,6 +24,7 @@ use tokio_rustls::client::TlsStream;
 use super::deadlines::{Bounds, Deadlines};
 use super::pool::PoolKey;
 use crate::errors::{BoxError, GatewayBody};
+use crate::headers::{is_hop_by_hop, set_on_proxied_responses};
 use crate::io::Prefixed;
 
 /// The largest response head accepted; a larger one is a 502 (nginx: "upstream sent too big header").
@@ -430,20 +431,9 @@ fn parse_head(
         let name = h.name.as_bytes();
         let mut kept = true;
         if plain {
-            plain = match name.first().map(u8::to_ascii_lowercase) {
-                Some(b'k') => !name.eq_ignore_ascii_case(b"keep-alive"),
-                Some(b'p') => {
-                    !name[..name.len().min(6)].eq_ignore_ascii_case(b"proxy-") && !name.eq_ignore_ascii_case(b"proxy")
-                }
-                Some(b't') => !name.eq_ignore_ascii_case(b"te") && !name.eq_ignore_ascii_case(b"trailer"),
-                Some(b'u') => !name.eq_ignore_ascii_case(b"upgrade"),
-                Some(b'v') => !name.eq_ignore_ascii_case(b"via"),
-                Some(b'x') => {
-                    !name.eq_ignore_ascii_case(b"x-kong-upstream-latency")
-                        && !name.eq_ignore_ascii_case(b"x-kong-proxy-latency")
-                }
-                _ => true,
-            };
+            // Connection and Transfer-Encoding are the framing's, read below.
+            let framing = name.eq_ignore_ascii_case(b"connection") || name.eq_ignore_ascii_case(b"transfer-encoding");
+            plain = (framing || !is_hop_by_hop(name)) && !set_on_proxied_responses(name);
             has_date |= name.eq_ignore_ascii_case(b"date");
         }
         match name.first().map(u8::to_ascii_lowercase) {
