@@ -24,7 +24,7 @@ use crate::headers::HeaderSet;
 use crate::listener::ConnInfo;
 use crate::plugins::{Instance, Protocol, RequestCtx, ResponseSummary, any_response_phases};
 use crate::request_head::{HeadLimits, check_host};
-use crate::router::{PathHandling, RequestInfo, upstream_path, uri};
+use crate::router::{PathHandling, RequestInfo, split_port, upstream_path, uri};
 use crate::snapshot::Snapshot;
 use crate::trusted::TrustedIps;
 use crate::upstream::h1::{HeadExtras, RawHead, RequestHead};
@@ -108,9 +108,9 @@ impl Gateway {
         GatewayService { bound: Arc::new((self.clone(), Client::new(conn))) }
     }
 
+    /// The response to one request, with the gateway's own header lines kept apart (see [`ResponseLines`]).
     /// `checked`: the caller found the head within the limits with one valid `Host` (the proxy's own
     /// HTTP/1.1 parser checks that while parsing).
-    /// The response comes with the gateway's own header lines kept apart (see [`ResponseLines`]).
     async fn handle<B>(
         &self,
         request: Request<B>,
@@ -738,12 +738,9 @@ fn request_host(headers: &HeaderMap, uri: &Uri) -> Option<HeaderValue> {
         .or_else(|| uri.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()))
 }
 
-/// A `Host` value without its port (`[::1]` keeps its brackets).
+/// A `Host` value without its port (`[::1]` keeps its brackets), as the router splits it.
 fn without_port(host: &str) -> &str {
-    match host.bytes().rposition(|b| b == b':') {
-        Some(at) if host.as_bytes()[at + 1..].iter().all(u8::is_ascii_digit) => &host[..at],
-        _ => host,
-    }
+    split_port(host).0
 }
 
 /// `text` in lower case, copied only when it has upper-case letters.

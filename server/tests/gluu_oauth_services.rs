@@ -238,43 +238,36 @@ async fn gluu_gateway_configurations_with_peps_in_several_scopes_import_and_sync
     assert!(!log.contains("more than one policy enforcement point"), "one PEP name resolves once per route:\n{log}");
 }
 
+/// The headers the echo upstream received for `GET /api` with `token`, once `ready` holds for them (a
+/// configuration change going live).
+async fn echoed_headers(node: &Gatehouse, token: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let (status, echoed) = call(node, "/api", Some(token)).await;
+        if status == 200 && ready(&echoed["headers"]) {
+            return echoed["headers"].clone();
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "never ready: {status} {echoed}");
+    }
+}
+
 #[tokio::test]
 async fn plugins_after_gluu_oauth_auth_see_the_identity_headers_it_set() {
     let op = Op::start(&[]);
     let upstream = echo::start().await;
     let (node, _dir) = Gatehouse::start(&[]);
-    let client = register(&node, &op).await;
-    admin(&node, Method::PUT, "/services/api", json!({"url": format!("http://{upstream}")})).await;
-    admin(&node, Method::POST, "/services/api/routes", json!({"paths": ["/api"]})).await;
-    attach(&node, &op, &client, "/services/api", "gluu-oauth-auth", json!({"consumer_mapping": false})).await;
+    let (client, _) = protected_service(&node, &op, "api", upstream).await;
     // request-transformer (priority 801) runs after gluu-oauth-auth (999) and renames one of its headers.
     let rename =
         json!({"name": "request-transformer", "config": {"rename": {"headers": ["x-oauth-client-id:x-caller"]}}});
-    admin(&node, Method::POST, "/services/api/plugins", rename).await;
+    let transformer = admin(&node, Method::POST, "/services/api/plugins", rename).await;
     let token = client_token(&node, &op, &client).await;
-    let started = std::time::Instant::now();
-    let headers = loop {
-        let (status, echoed) = call(&node, "/api", Some(&token)).await;
-        if status == 200 && echoed["headers"].get("x-caller").is_some() {
-            break echoed["headers"].clone();
-        }
-        assert!(started.elapsed() < std::time::Duration::from_secs(5), "never renamed: {status} {echoed}");
-    };
+    let headers = echoed_headers(&node, &token, |headers| headers.get("x-caller").is_some()).await;
     assert_eq!(headers["x-caller"], client.client_id.as_str());
     assert!(headers.get("x-oauth-client-id").is_none(), "{headers}");
     assert!(headers["x-authenticated-scope"].as_str().is_some_and(|s| !s.is_empty()), "{headers}");
     // Without the transformer the same headers go straight into the upstream request.
-    let plugins = admin(&node, Method::GET, "/services/api/plugins", json!({})).await;
-    let transformer = plugins["data"].as_array().unwrap().iter().find(|p| p["name"] == "request-transformer").unwrap();
-    let id = transformer["id"].as_str().unwrap();
-    reqwest::Client::new().delete(node.admin_url(&format!("/plugins/{id}"))).send().await.unwrap();
-    let started = std::time::Instant::now();
-    let headers = loop {
-        let (status, echoed) = call(&node, "/api", Some(&token)).await;
-        if status == 200 && echoed["headers"].get("x-caller").is_none() {
-            break echoed["headers"].clone();
-        }
-        assert!(started.elapsed() < std::time::Duration::from_secs(5), "transformer never removed: {echoed}");
-    };
+    admin(&node, Method::DELETE, &format!("/plugins/{}", transformer["id"].as_str().unwrap()), Value::Null).await;
+    let headers = echoed_headers(&node, &token, |headers| headers.get("x-caller").is_none()).await;
     assert_eq!(headers["x-oauth-client-id"], client.client_id.as_str());
 }

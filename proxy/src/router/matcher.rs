@@ -411,7 +411,7 @@ fn rank_key(route: &Route, entry: &Entry) -> RankKey {
 }
 
 /// `host:port` → (`host`, `Some(port)`); IPv6 in brackets keeps its brackets.
-fn split_port(host: &str) -> (&str, Option<&str>) {
+pub fn split_port(host: &str) -> (&str, Option<&str>) {
     if host.starts_with('[') {
         return match host.rfind("]:") {
             Some(at) => (&host[..=at], Some(&host[at + 2..])),

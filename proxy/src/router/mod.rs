@@ -11,7 +11,7 @@ pub mod uri;
 
 mod matcher;
 
-pub use matcher::{Match, RequestInfo, Router, RouterError};
+pub use matcher::{Match, RequestInfo, Router, RouterError, split_port};
 pub use upstream_path::{PathHandling, upstream_path};
 
 #[cfg(test)]
