@@ -5,6 +5,7 @@ use http_body_util::{BodyExt, Empty};
 use serde_json::json;
 use tower::ServiceExt;
 
+use super::head_lines::push_decimal;
 use super::*;
 use crate::model::entities::route::Route;
 use crate::model::entities::service::Service;
