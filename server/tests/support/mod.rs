@@ -66,7 +66,23 @@ impl Gatehouse {
             log: prefix.join("gatehouse.log"),
             extra: extra.iter().map(|s| s.to_string()).collect(),
         };
-        node.spawn();
+        // A port free when it was picked can be taken by a test running alongside before the node binds it:
+        // then the node starts again on other ports, with a fresh log.
+        for attempt in 1.. {
+            match node.try_spawn() {
+                Ok(()) => break,
+                Err(why) if attempt < 5 && why.contains("Address already in use") => {
+                    if let Some(mut child) = node.child.take() {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                    }
+                    let _ = std::fs::remove_file(&node.log);
+                    (node.admin, node.gui, node.oxd) = (free_port(), free_port(), free_port());
+                    (node.proxy_http, node.proxy_https) = (free_port(), free_port());
+                }
+                Err(why) => panic!("{why}"),
+            }
+        }
         node
     }
 
@@ -94,6 +110,12 @@ impl Gatehouse {
     }
 
     fn spawn(&mut self) {
+        if let Err(why) = self.try_spawn() {
+            panic!("{why}");
+        }
+    }
+
+    fn try_spawn(&mut self) -> Result<(), String> {
         std::fs::create_dir_all(&self.prefix).unwrap();
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
         let child = Command::new(binary())
@@ -104,23 +126,24 @@ impl Gatehouse {
             .spawn()
             .expect("start gatehouse");
         self.child = Some(child);
-        self.wait_until_serving();
+        self.wait_until_serving()
     }
 
-    fn wait_until_serving(&mut self) {
+    fn wait_until_serving(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("gatehouse exited with {status} before serving:\n{}", self.log());
+                self.child = None;
+                return Err(format!("gatehouse exited with {status} before serving:\n{}", self.log()));
             }
             // An answer, not a connect: the sockets are bound (and accept into the backlog) before the node has
             // finished starting, e.g. before it has written its default certificate.
             if answers(self.admin) && answers(self.gui) {
-                return;
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("gatehouse did not serve within 30 s:\n{}", self.log());
+        Err(format!("gatehouse did not serve within 30 s:\n{}", self.log()))
     }
 
     pub fn log(&self) -> String {
