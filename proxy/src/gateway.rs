@@ -147,14 +147,7 @@ impl Gateway {
         let mut selected = if plugins { snapshot.plugins.globals(protocol) } else { Vec::new() };
         let mut cx = RequestCtx::new(parts, body, client_addr, protocol, snapshot, started);
         let outcome = match refused {
-            Err(status) => {
-                let headers = &cx.request.headers;
-                Outcome::Error {
-                    status,
-                    accept: headers.get(header::ACCEPT).cloned(),
-                    content_type: headers.get(header::CONTENT_TYPE).cloned(),
-                }
-            }
+            Err(status) => Outcome::Error(status),
             Ok(()) if !plugins => self.process(&mut cx, client, trusted, &mut selected).await,
             Ok(()) => {
                 // rewrite: global configurations only, before routing.
@@ -266,7 +259,9 @@ impl Gateway {
         let host_no_port = without_port(host);
         let prefix_header = prefix.filter(|p| route.strip_path && *p != "/");
         // A plugin that set another Host decides the upstream Host.
-        let plugin_host = header_str(&cx.request.headers, header::HOST).filter(|h| *h != host).map(str::to_string);
+        let plugin_host = (!selected.is_empty())
+            .then(|| header_str(&cx.request.headers, header::HOST).filter(|h| *h != host).map(str::to_string))
+            .flatten();
         let plugin_host = plugin_host.as_deref();
         let mut websocket = WebSocketUpgrade::take(&mut cx.request);
         let headers = &mut cx.request.headers;
@@ -288,28 +283,23 @@ impl Gateway {
         // Headers plugins added outside the map go into the upstream head with the gateway's own.
         let added = cx.added_headers.clone();
         let method = cx.request.method.clone();
-        // What an error page is negotiated from, kept before the headers go upstream.
-        let negotiation =
-            (cx.request.headers.get(header::ACCEPT).cloned(), cx.request.headers.get(header::CONTENT_TYPE).cloned());
-        let fail =
-            |status| Outcome::Error { status, accept: negotiation.0.clone(), content_type: negotiation.1.clone() };
         let tls = match service.protocol.as_str() {
             "https" => match snapshot.upstream_tls.get(&service.id) {
                 Some(tls) => Some(tls.clone()),
-                None => return fail(StatusCode::BAD_GATEWAY),
+                None => return Outcome::Error(StatusCode::BAD_GATEWAY),
             },
             _ => None,
         };
         // A plugin's path or query may hold what cannot go on a request line.
         if !target.bytes().all(|b| b.is_ascii_graphic()) {
-            return fail(StatusCode::BAD_GATEWAY);
+            return Outcome::Error(StatusCode::BAD_GATEWAY);
         }
-        let retryable = body_is_empty(&cx.request.headers) || matches!(method, http::Method::GET | http::Method::HEAD);
+        let retryable = matches!(method, http::Method::GET | http::Method::HEAD) || body_is_empty(&cx.request.headers);
         let mut body = cx.take_body();
         let timeouts = Timeouts::of(&service);
         let attempts = if retryable { service.retries + 1 } else { 1 };
-        let proxy_latency = cx.started.elapsed();
         let sent_at = Instant::now();
+        let proxy_latency = sent_at.duration_since(cx.started);
         let mut last_status = StatusCode::BAD_GATEWAY;
         // The response head may pass through as bytes unless a plugin's response phase or an upgrade needs
         // its header map.
@@ -419,7 +409,7 @@ impl Gateway {
                 }
             }
         }
-        fail(last_status)
+        Outcome::Error(last_status)
     }
 
     /// The response phases: header_filter of the selected plugins, the gateway's headers, and a body that
@@ -441,12 +431,13 @@ impl Gateway {
                 let summary = summary(response.status(), None, None);
                 (self.finish(response, Some(cx.started)), summary)
             }
-            Outcome::Error { status, accept, content_type } => {
+            Outcome::Error(status) => {
                 let head = cx.request.method == http::Method::HEAD;
+                let headers = &cx.request.headers;
                 let page = error_page(
                     status,
-                    accept.as_ref().and_then(|v| v.to_str().ok()),
-                    content_type.as_ref().and_then(|v| v.to_str().ok()),
+                    header_str(headers, header::ACCEPT),
+                    header_str(headers, header::CONTENT_TYPE),
                     &self.inner.settings.error_default_type,
                     head,
                 );
@@ -486,8 +477,9 @@ enum Outcome {
     Proxied { response: Response<GatewayBody>, upstream_status: u16, upstream_latency: Duration, lines: ResponseLines },
     /// The gateway or a plugin answered.
     Generated(Response<GatewayBody>),
-    /// The upstream failed: an error page in the media type the client's headers ask for.
-    Error { status: StatusCode, accept: Option<HeaderValue>, content_type: Option<HeaderValue> },
+    /// The upstream failed: an error page in the media type the client's headers ask for (`Accept`,
+    /// `Content-Type`; neither is hop-by-hop, so the request's map still has them as the client sent them).
+    Error(StatusCode),
 }
 
 fn summary(status: StatusCode, upstream_status: Option<u16>, upstream_latency: Option<Duration>) -> ResponseSummary {
@@ -627,14 +619,23 @@ struct Client {
     peer_ip: HeaderValue,
     /// `X-Forwarded-Port`.
     local_port: HeaderValue,
+    /// The `X-Real-IP`, `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Port` lines of a request from
+    /// an untrusted peer that sent no `X-Forwarded-For`: the same for every request on the connection.
+    forwarded_lines: Box<[u8]>,
 }
 
 impl Client {
     fn new(conn: ConnInfo) -> Client {
-        let peer_ip = HeaderValue::from_maybe_shared(bytes::Bytes::from(conn.remote.ip().to_string()))
-            .expect("an IP address is a valid header value");
-        let local_port = HeaderValue::from(conn.local.port());
-        Client { conn, peer_ip, local_port }
+        let ip = conn.remote.ip().to_string();
+        let scheme = if conn.tls { "https" } else { "http" };
+        let port = conn.local.port();
+        let forwarded_lines = format!(
+            "x-real-ip: {ip}\r\nx-forwarded-for: {ip}\r\nx-forwarded-proto: {scheme}\r\nx-forwarded-port: {port}\r\n"
+        );
+        let peer_ip =
+            HeaderValue::from_maybe_shared(bytes::Bytes::from(ip)).expect("an IP address is a valid header value");
+        let local_port = HeaderValue::from(port);
+        Client { conn, peer_ip, local_port, forwarded_lines: forwarded_lines.into_bytes().into() }
     }
 }
 

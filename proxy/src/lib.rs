@@ -10,6 +10,8 @@ pub mod model;
 #[cfg(feature = "engine")]
 pub mod balancer;
 #[cfg(feature = "engine")]
+pub mod deadline;
+#[cfg(feature = "engine")]
 pub mod errors;
 #[cfg(feature = "engine")]
 pub mod gateway;

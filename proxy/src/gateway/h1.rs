@@ -25,6 +25,7 @@ use hyper::body::Body;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use super::{Gateway, GatewayService, ResponseLines};
+use crate::deadline::Deadline;
 use crate::errors::GatewayBody;
 use crate::io::Prefixed;
 use crate::listener::{Accepted, Connections, InFlightGuard, stopped};
@@ -68,10 +69,9 @@ where
     let mut read_buf = BytesMut::with_capacity(BUFFER);
     let mut write_buf = Vec::with_capacity(1024);
     let mut spans = Vec::new();
-    // One timer per connection, re-armed for each head: a client has `header_read_timeout` to send it,
+    // One deadline per connection, moved for each head: a client has `header_read_timeout` to send it,
     // counted from when the gateway starts waiting for it (idle keep-alive time included, as in hyper).
-    let timer = tokio::time::sleep(options.header_read_timeout);
-    tokio::pin!(timer);
+    let mut timer = Deadline::new(tokio::time::Instant::now() + options.header_read_timeout);
     // The stop signal is waited for by one future for the connection's life: a waiter registered anew for
     // each request costs more than parsing its head.
     let mut stop_signal = shutdown.clone();
@@ -88,14 +88,14 @@ where
                 }
             }
             if !armed {
-                timer.as_mut().reset(tokio::time::Instant::now() + options.header_read_timeout);
+                timer.set(tokio::time::Instant::now() + options.header_read_timeout);
                 armed = true;
             }
             let idle = read_buf.is_empty();
             let filled = tokio::select! {
                 biased;
                 filled = fill(&mut io, &mut read_buf) => filled,
-                () = &mut timer => return,
+                () = timer.expired() => return,
                 () = &mut stop, if idle => return,
             };
             match filled {

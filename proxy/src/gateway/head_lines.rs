@@ -87,6 +87,17 @@ const X_FORWARDED_PREFIX: HeaderName = HeaderName::from_static("x-forwarded-pref
 impl Forwarded<'_> {
     /// Writes the headers into the upstream request head (`headers` are the request's, which these replace).
     fn write(&self, headers: &HeaderMap, buf: &mut Vec<u8>) {
+        let existing_for = header_str(headers, &X_FORWARDED_FOR);
+        if !self.trusted && existing_for.is_none() && self.client_addr == self.peer {
+            // Nothing incoming counts, and the client is the peer: the connection's lines serve.
+            buf.extend_from_slice(&self.client.forwarded_lines);
+            line(buf, "x-forwarded-host", &[self.host.as_bytes()]);
+            line(buf, "x-forwarded-path", &[self.path.as_bytes()]);
+            if let Some(prefix) = self.prefix {
+                line(buf, "x-forwarded-prefix", &[prefix.as_bytes()]);
+            }
+            return;
+        }
         let incoming = |name: &HeaderName| {
             if self.trusted {
                 headers.get(name).filter(|v| v.to_str().is_ok()).map(HeaderValue::as_bytes)
@@ -105,7 +116,7 @@ impl Forwarded<'_> {
             &real_ip[..written]
         };
         line(buf, "x-real-ip", &[real_ip]);
-        match header_str(headers, &X_FORWARDED_FOR) {
+        match existing_for {
             Some(existing) => {
                 line(buf, "x-forwarded-for", &[existing.as_bytes(), b", ", self.client.peer_ip.as_bytes()])
             }

@@ -418,12 +418,13 @@ pub fn split_port(host: &str) -> (&str, Option<&str>) {
             None => (host, None),
         };
     }
-    // Byte scans: this runs for every request, and the char searchers cost more than the host is long.
+    // Byte scans: this runs for every request, and the char searchers cost more than the host is long. The
+    // digits at the end are the port if a colon precedes them and no other colon comes before it.
     let bytes = host.as_bytes();
-    match bytes.iter().rposition(|&b| b == b':') {
-        Some(at) if !bytes[..at].contains(&b':') && bytes[at + 1..].iter().all(u8::is_ascii_digit) => {
-            (&host[..at], Some(&host[at + 1..]))
-        }
+    let digits = bytes.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    let at = bytes.len() - digits;
+    match at.checked_sub(1) {
+        Some(colon) if bytes[colon] == b':' && !bytes[..colon].contains(&b':') => (&host[..colon], Some(&host[at..])),
         _ => (host, None),
     }
 }

@@ -169,3 +169,21 @@ fn routes_with_only_methods_are_found() {
     req.method = "DELETE";
     assert_eq!(winner(&r, &req), Some(1));
 }
+
+#[test]
+fn a_port_is_the_digits_after_the_only_colon_or_after_an_ipv6_literal() {
+    for (host, split) in [
+        ("example.com", ("example.com", None)),
+        ("example.com:8000", ("example.com", Some("8000"))),
+        ("example.com:", ("example.com", Some(""))),
+        ("example.com:80x", ("example.com:80x", None)),
+        ("a:b:80", ("a:b:80", None)),
+        ("::1", ("::1", None)),
+        ("[::1]", ("[::1]", None)),
+        ("[::1]:8443", ("[::1]", Some("8443"))),
+        ("", ("", None)),
+        (":80", ("", Some("80"))),
+    ] {
+        assert_eq!(split_port(host), split, "{host}");
+    }
+}

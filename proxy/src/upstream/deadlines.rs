@@ -14,7 +14,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
+
+use crate::deadline::Deadline;
 
 /// The bounds of one connection, set for each exchange it carries (the services sharing a pooled
 /// connection may differ).
@@ -64,32 +66,28 @@ fn millis(duration: Duration) -> u64 {
 
 /// A timer that starts when an operation first waits and stops when it makes progress.
 struct Stall {
-    sleep: Pin<Box<Sleep>>,
+    deadline: Deadline,
     waiting: bool,
 }
 
 impl Stall {
     fn new() -> Stall {
-        Stall { sleep: Box::pin(tokio::time::sleep(Duration::ZERO)), waiting: false }
+        Stall { deadline: Deadline::new(Instant::now()), waiting: false }
     }
 
     /// Whether the operation has now waited longer than `bound`; registers the wake-up otherwise.
     fn expired(&mut self, cx: &mut Context<'_>, bound: Duration) -> bool {
         if !self.waiting {
             self.waiting = true;
-            let deadline = Instant::now().checked_add(bound).unwrap_or_else(far_future);
-            self.sleep.as_mut().reset(deadline);
+            let now = Instant::now();
+            self.deadline.set(now.checked_add(bound).unwrap_or_else(|| now + Duration::from_secs(86400 * 365)));
         }
-        self.sleep.as_mut().poll(cx).is_ready()
+        self.deadline.poll_expired(cx).is_ready()
     }
 
     fn progressed(&mut self) {
         self.waiting = false;
     }
-}
-
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86400 * 365)
 }
 
 fn timed_out(what: &'static str) -> io::Error {
