@@ -21,7 +21,7 @@ use crate::balancer::{Attempt, HashRequest, Hashed};
 use crate::errors::{BoxError, GatewayBody, error_page, json_exit};
 use crate::headers::HeaderSet;
 use crate::listener::ConnInfo;
-use crate::plugins::{Instance, Protocol, RequestCtx, ResponseSummary, any_response_phases};
+use crate::plugins::{AddedHeaders, Instance, Protocol, RequestCtx, ResponseSummary, any_response_phases};
 use crate::request_head::{HeadLimits, check_host};
 use crate::router::{PathHandling, RequestInfo, split_port, upstream_path, uri};
 use crate::snapshot::Snapshot;
@@ -350,7 +350,7 @@ impl Gateway {
                 host: upstream_host,
                 forwarded: &forwarded,
                 headers: &cx.request.headers,
-                added: added.as_deref().unwrap_or_default(),
+                added: added.as_deref().map_or(&[], AddedHeaders::lines),
             };
             let head = RequestHead { method: &method, target: &target, headers: &cx.request.headers, extras: &extras };
             match self.client.send(&destination, timeouts, &head, &mut body, raw_ok).await {

@@ -183,8 +183,8 @@ pub(super) struct GatewayHeaders<'a> {
     pub(super) host: UpstreamHost<'a>,
     pub(super) forwarded: &'a Forwarded<'a>,
     pub(super) headers: &'a HeaderMap,
-    /// [`RequestCtx::added_headers`]: none of their names is in `headers`.
-    pub(super) added: &'a [(HeaderName, HeaderValue)],
+    /// The lines of [`RequestCtx::added_headers`]: none of their names is in `headers`.
+    pub(super) added: &'a [u8],
 }
 
 impl HeadExtras for GatewayHeaders<'_> {
@@ -211,9 +211,7 @@ impl HeadExtras for GatewayHeaders<'_> {
             }
         }
         self.forwarded.write(self.headers, buf);
-        for (name, value) in self.added {
-            line(buf, name.as_str(), &[value.as_bytes()]);
-        }
+        buf.extend_from_slice(self.added);
     }
 }
 

@@ -63,6 +63,36 @@ pub struct GluuFlags {
     pub opa_client_granted: bool,
 }
 
+/// Headers a plugin sets for the upstream outside the request's map (see [`RequestCtx::added_headers`]), with
+/// the lines they make in the upstream request head, rendered once.
+#[derive(Debug)]
+pub struct AddedHeaders {
+    headers: Vec<(HeaderName, HeaderValue)>,
+    lines: Box<[u8]>,
+}
+
+impl AddedHeaders {
+    pub fn new(headers: Vec<(HeaderName, HeaderValue)>) -> AddedHeaders {
+        let mut lines = Vec::new();
+        for (name, value) in &headers {
+            lines.extend_from_slice(name.as_str().as_bytes());
+            lines.extend_from_slice(b": ");
+            lines.extend_from_slice(value.as_bytes());
+            lines.extend_from_slice(b"\r\n");
+        }
+        AddedHeaders { headers, lines: lines.into() }
+    }
+
+    pub fn headers(&self) -> &[(HeaderName, HeaderValue)] {
+        &self.headers
+    }
+
+    /// `name: value\r\n` for each header, in order.
+    pub fn lines(&self) -> &[u8] {
+        &self.lines
+    }
+}
+
 /// Everything the phases of one request read and change.
 pub struct RequestCtx {
     /// The request as it will be sent upstream: plugins change method, URI and headers here.
@@ -91,7 +121,7 @@ pub struct RequestCtx {
     /// identity headers of a cached token, shared with its cache entry). They are written straight into the
     /// upstream request head, unless something that reads the header map runs first: then
     /// [`RequestCtx::settle_headers`] puts them into the map, so every phase sees the same headers.
-    pub added_headers: Option<Arc<[(HeaderName, HeaderValue)]>>,
+    pub added_headers: Option<Arc<AddedHeaders>>,
     /// The Gluu plugins' flags, once one of them ran (a field, not an extension: every OAuth request sets it).
     pub gluu: Option<GluuFlags>,
     /// Typed per-request state of individual plugins (one private type per plugin).
@@ -177,17 +207,17 @@ impl RequestCtx {
 
     /// Sets headers for the upstream request without touching the map now (see
     /// [`RequestCtx::added_headers`]). The caller has removed any of the same names from the map.
-    pub fn add_headers(&mut self, headers: Arc<[(HeaderName, HeaderValue)]>) {
+    pub fn add_headers(&mut self, headers: Arc<AddedHeaders>) {
         self.settle_headers();
-        debug_assert!(headers.iter().all(|(name, _)| !self.request.headers.contains_key(name)));
+        debug_assert!(headers.headers().iter().all(|(name, _)| !self.request.headers.contains_key(name)));
         self.added_headers = Some(headers);
     }
 
     /// Moves [`RequestCtx::added_headers`] into the request's header map.
     pub fn settle_headers(&mut self) {
         if let Some(headers) = self.added_headers.take() {
-            self.request.headers.reserve(headers.len());
-            for (name, value) in headers.iter() {
+            self.request.headers.reserve(headers.headers().len());
+            for (name, value) in headers.headers() {
                 self.request.headers.insert(name.clone(), value.clone());
             }
         }
@@ -235,9 +265,12 @@ mod tests {
     #[test]
     fn added_headers_reach_the_map_once_settled() {
         let mut cx = RequestCtx::for_test("GET", "/", Snapshot::empty());
-        let added: Arc<[(HeaderName, HeaderValue)]> =
-            vec![(HeaderName::from_static("x-consumer-id"), HeaderValue::from_static("c1"))].into();
-        cx.add_headers(added.clone());
+        let added = AddedHeaders::new(vec![
+            (HeaderName::from_static("x-consumer-id"), HeaderValue::from_static("c1")),
+            (HeaderName::from_static("x-oauth-client-id"), HeaderValue::from_static("app")),
+        ]);
+        assert_eq!(added.lines(), b"x-consumer-id: c1\r\nx-oauth-client-id: app\r\n");
+        cx.add_headers(Arc::new(added));
         assert!(cx.request.headers.get("x-consumer-id").is_none(), "kept out of the map until needed");
         cx.settle_headers();
         assert_eq!(cx.request.headers["x-consumer-id"], "c1");

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::custom_headers::{CustomHeaders, Environment, HeaderConfig, UpstreamHeaders};
 use super::gluu_oauth_pep::token_scopes;
-use super::{Access, Credential, Flow, Plugin, PluginServices, RequestCtx, settings};
+use super::{Access, AddedHeaders, Credential, Flow, Plugin, PluginServices, RequestCtx, settings};
 use crate::errors::json_exit;
 use crate::model::entities::consumer::Consumer;
 use crate::oxd::{JwtRejection, OxdClient, OxdError, PluginSite, jwt};
@@ -59,6 +59,8 @@ pub enum Validation {
 #[derive(Debug)]
 pub struct ActiveToken {
     pub data: Map<String, Value>,
+    /// `data.client_id`, looked up once rather than on every cache hit.
+    client_id: Option<Box<str>>,
     /// Computed on the token's first authenticated use and kept as long as the cache entry (§3.3), under the
     /// fingerprint of the configuration and the consumer they were computed for: when either changes (a
     /// reconfigured plugin, consumer mapping switched, the consumer replaced) they are computed again.
@@ -75,7 +77,7 @@ struct Identity {
     /// The snapshot's consumer it was built for, held so the comparison by identity stays sound.
     consumer: Option<Arc<Consumer>>,
     token_data: Arc<Value>,
-    legacy_headers: Arc<[(HeaderName, HeaderValue)]>,
+    legacy_headers: Arc<AddedHeaders>,
 }
 
 /// What cached headers were computed for: the `custom_headers` fingerprint and the consumer's id.
@@ -83,7 +85,8 @@ type HeadersFor = (u64, Option<Uuid>);
 
 impl ActiveToken {
     pub fn new(data: Map<String, Value>) -> ActiveToken {
-        ActiveToken { data, headers: Mutex::new(None), identity: ArcSwapOption::empty() }
+        let client_id = data.get("client_id").and_then(Value::as_str).map(Box::from);
+        ActiveToken { data, client_id, headers: Mutex::new(None), identity: ArcSwapOption::empty() }
     }
 
     /// The token's [`Identity`] for `consumer`, built unless the last one was for the same consumer object (a
@@ -103,7 +106,7 @@ impl ActiveToken {
             data.insert("consumer".into(), consumer_json(consumer));
         }
         let token_data = Value::Object(data);
-        let legacy_headers = legacy_headers(consumer.map(Arc::as_ref), &token_data).into();
+        let legacy_headers = Arc::new(AddedHeaders::new(legacy_headers(consumer.map(Arc::as_ref), &token_data)));
         let identity =
             Arc::new(Identity { consumer: consumer.cloned(), token_data: Arc::new(token_data), legacy_headers });
         self.identity.store(Some(identity.clone()));
@@ -380,7 +383,7 @@ impl GluuOauthAuth {
                 return unexpected();
             }
         };
-        let client_id = active.data.get("client_id").and_then(Value::as_str);
+        let client_id = active.client_id.as_deref();
         let consumer = if self.consumer_mapping {
             let found = client_id.and_then(|id| cx.snapshot.consumers_by_custom_id.get(id)).cloned();
             let Some(consumer) = found else {
@@ -448,7 +451,7 @@ impl GluuOauthAuth {
         token: Option<&ActiveToken>,
     ) {
         let Some(custom) = &self.custom_headers else {
-            return cx.add_headers(legacy_headers(consumer, data).into());
+            return cx.add_headers(Arc::new(AddedHeaders::new(legacy_headers(consumer, data))));
         };
         let compute = || custom.compute(&Environment::auth(data));
         let headers = match token {

@@ -33,7 +33,7 @@ use crate::config_hash::ConfigMap;
 use crate::errors::{GatewayBody, json_exit};
 use crate::model::plugins::{self as defs, PluginDef};
 
-pub use context::{Credential, GluuFlags, Protocol, RequestCtx, ResponseSummary};
+pub use context::{AddedHeaders, Credential, GluuFlags, Protocol, RequestCtx, ResponseSummary};
 pub use rate_limiting::{ClusterCounters, CounterKey};
 
 /// What a request phase decided: go on, or answer the client now.

@@ -46,8 +46,32 @@ pub(super) struct InvalidRegex {
 
 /// The segments of `"/" + METHOD + path`: every `/` followed by the non-`/` characters up to the next `/`
 /// (Lua's `/([^/]*)`), so a trailing `/` gives a final empty segment.
-fn segments(text: &str) -> std::iter::Skip<std::str::Split<'_, char>> {
-    text.split('/').skip(1)
+fn segments(text: &str) -> Segments<'_> {
+    Segments { rest: text.bytes().position(|b| b == b'/').map(|at| &text[at + 1..]) }
+}
+
+/// [`segments`], by a byte scan (each request walks them; a `char` searcher costs more than they are long).
+struct Segments<'a> {
+    /// What follows the last `/` found.
+    rest: Option<&'a str>,
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        match rest.bytes().position(|b| b == b'/') {
+            Some(at) => {
+                self.rest = Some(&rest[at + 1..]);
+                Some(&rest[..at])
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
 }
 
 /// The regex of a `{re}` segment (the whole segment, at least one character between the braces).
@@ -79,16 +103,17 @@ impl PathTree {
     /// The leaf a request reaches, with the path captures collected on the way (`PC1…PCn` in order).
     pub(super) fn find(&self, method: &str, path: &str) -> Option<(usize, Vec<String>)> {
         let text;
-        let segments: Vec<&str> = if path.starts_with('/') {
+        let mut segments = if path.starts_with('/') {
             // The segments of `"/" + METHOD + path` without building that string.
-            std::iter::once(method).chain(segments(path)).collect()
+            Some(method).into_iter().chain(segments(path))
         } else {
             text = format!("/{method}{path}");
-            segments(&text).collect()
+            None.into_iter().chain(segments(&text))
         };
         let mut node = &self.root;
         let mut captures = Vec::new();
-        for (index, segment) in segments.iter().enumerate() {
+        let mut index = 0;
+        while let Some(segment) = segments.next() {
             match node.descend(segment) {
                 Some((child, found)) => {
                     // The method is never a capture (§15 N3).
@@ -98,8 +123,13 @@ impl PathTree {
                     node = child;
                 }
                 // `??` is the last resort; what it and its subtree match is not captured.
-                None => return node.multi.as_deref()?.match_rest(&segments[index..]).map(|leaf| (leaf, captures)),
+                None => {
+                    let multi = node.multi.as_deref()?;
+                    let rest: Vec<&str> = std::iter::once(segment).chain(segments).collect();
+                    return multi.match_rest(&rest).map(|leaf| (leaf, captures));
+                }
             }
+            index += 1;
         }
         // `/path/??` also matches `/path` (GG issue #423), and takes precedence over the node's own rule.
         let multi_leaf = node.multi.as_ref().and_then(|multi| multi.leaf);

@@ -110,16 +110,16 @@ impl ProtectionDocument {
     /// an unprotected path.
     pub fn find(&self, method: &str, path: &str) -> Option<Match<'_>> {
         // GG matches `ngx.var.uri` up to the first whitespace: `/superhero bla` is `/superhero`.
-        let end = path.find(is_lua_space).unwrap_or(path.len());
+        let end = path.bytes().position(is_lua_space).unwrap_or(path.len());
         let (index, captures) = self.tree.find(method, &path[..end])?;
         let protected = self.conditions.get(index)?;
         Some(Match { index, pattern: &protected.pattern, condition: &protected.condition, captures })
     }
 }
 
-/// Lua's `%s`.
-fn is_lua_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r')
+/// Lua's `%s` (all ASCII, so a byte scan finds them in UTF-8).
+fn is_lua_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 /// §4.2, item by item as GG checks them. Values of the wrong JSON type count as missing.
