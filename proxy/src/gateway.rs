@@ -445,6 +445,7 @@ impl Gateway {
             }
         };
         if !any_response_phases(&selected) {
+            h1::recycle_header_map(std::mem::take(&mut cx.request.headers));
             return (response, lines);
         }
         // The response and log phases see the headers that went upstream, and the gateway's in the map.

@@ -235,7 +235,7 @@ fn build_request(
 ) -> Option<Request<Empty<Bytes>>> {
     let uri = Uri::from_maybe_shared(head.slice(target)).ok()?;
     // Room for what plugins add (identity headers, X-Forwarded-* stay out of the map).
-    let mut headers = HeaderMap::with_capacity(spans.len() + 8);
+    let mut headers = header_map(spans.len() + 8);
     for span in spans {
         let name = HeaderName::from_bytes(&head[span.name.clone()]).ok()?;
         let value = HeaderValue::from_maybe_shared(head.slice(span.value.clone())).ok()?;
@@ -379,6 +379,40 @@ thread_local! {
     static DATE: RefCell<(u64, Vec<u8>)> = const { RefCell::new((u64::MAX, Vec::new())) };
 }
 
+thread_local! {
+    /// Request header maps of finished requests, emptied, for the next heads this worker parses: a new map
+    /// costs two allocations, an emptied one only its clearing.
+    static SPARE_MAPS: RefCell<Vec<HeaderMap>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How many spare maps a worker keeps, and the largest it keeps (a request with many headers grew it).
+const SPARE_MAPS_KEPT: usize = 8;
+const SPARE_MAP_CAPACITY: usize = 64;
+
+/// Hands a finished request's header map back for a later request on this worker; it is emptied first.
+pub(super) fn recycle_header_map(mut map: HeaderMap) {
+    if map.capacity() > SPARE_MAP_CAPACITY {
+        return;
+    }
+    map.clear();
+    SPARE_MAPS.with_borrow_mut(|spare| {
+        if spare.len() < SPARE_MAPS_KEPT {
+            spare.push(map);
+        }
+    });
+}
+
+/// An empty map with room for `capacity` headers, a spare one if there is one.
+fn header_map(capacity: usize) -> HeaderMap {
+    match SPARE_MAPS.with_borrow_mut(Vec::pop) {
+        Some(mut map) => {
+            map.reserve(capacity);
+            map
+        }
+        None => HeaderMap::with_capacity(capacity),
+    }
+}
+
 fn write_date(buf: &mut Vec<u8>) {
     let now = SystemTime::now();
     let second = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -413,6 +447,20 @@ mod tests {
         assert!(matches!(parse("GET / HTTP/1.1\r\nHost: x").0, Parsed::Partial));
         let (zero, _) = parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
         assert!(matches!(zero, Parsed::Request(_)));
+    }
+
+    #[test]
+    fn a_recycled_header_map_carries_nothing_into_the_next_request() {
+        let Parsed::Request(first) = parse("GET / HTTP/1.1\r\nHost: a\r\nX-Secret: first\r\n\r\n").0 else {
+            panic!("taken")
+        };
+        let (parts, _) = first.request.into_parts();
+        recycle_header_map(parts.headers);
+        let Parsed::Request(second) = parse("GET / HTTP/1.1\r\nHost: b\r\n\r\n").0 else { panic!("taken") };
+        let headers = second.request.headers();
+        assert_eq!(headers.len(), 1);
+        assert_eq!(headers["host"], "b");
+        assert!(headers.capacity() >= 9, "room for what plugins add");
     }
 
     #[test]

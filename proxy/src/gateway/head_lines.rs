@@ -217,6 +217,11 @@ impl HeadExtras for GatewayHeaders<'_> {
 
 /// `n` in decimal digits, without the formatting machinery (ports and latencies, on every request).
 pub(super) fn push_decimal(buf: &mut Vec<u8>, mut n: u64) {
+    if n < 10 {
+        // Most latencies.
+        buf.push(b'0' + n as u8);
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {

@@ -116,6 +116,9 @@ pub struct RequestCtx {
     /// The bearer token an authentication plugin validated, and what the OP said about it.
     pub request_token: Option<String>,
     pub request_token_data: Option<Arc<Value>>,
+    /// The token's scopes, read out of `request_token_data` once per cached token (gluu-oauth-pep tests them on
+    /// every request).
+    pub request_token_scopes: Option<Arc<[Box<str>]>>,
     pub userinfo: Option<Value>,
     /// Headers a plugin set for the upstream that are not in `request.headers` yet (the gluu-oauth-auth
     /// identity headers of a cached token, shared with its cache entry). They are written straight into the
@@ -167,6 +170,7 @@ impl RequestCtx {
             authenticated_groups: None,
             request_token: None,
             request_token_data: None,
+            request_token_scopes: None,
             userinfo: None,
             added_headers: None,
             gluu: None,

@@ -77,6 +77,7 @@ struct Identity {
     /// The snapshot's consumer it was built for, held so the comparison by identity stays sound.
     consumer: Option<Arc<Consumer>>,
     token_data: Arc<Value>,
+    scopes: Arc<[Box<str>]>,
     legacy_headers: Arc<AddedHeaders>,
 }
 
@@ -107,8 +108,13 @@ impl ActiveToken {
         }
         let token_data = Value::Object(data);
         let legacy_headers = Arc::new(AddedHeaders::new(legacy_headers(consumer.map(Arc::as_ref), &token_data)));
-        let identity =
-            Arc::new(Identity { consumer: consumer.cloned(), token_data: Arc::new(token_data), legacy_headers });
+        let scopes = token_scopes(&token_data).into_iter().map(Box::from).collect();
+        let identity = Arc::new(Identity {
+            consumer: consumer.cloned(),
+            token_data: Arc::new(token_data),
+            scopes,
+            legacy_headers,
+        });
         self.identity.store(Some(identity.clone()));
         identity
     }
@@ -420,6 +426,7 @@ impl GluuOauthAuth {
         }
         cx.request_token = Some(token);
         cx.request_token_data = Some(identity.token_data.clone());
+        cx.request_token_scopes = Some(identity.scopes.clone());
         Flow::Continue
     }
 

@@ -70,16 +70,20 @@ impl GluuOauthPep {
             return deny(StatusCode::FORBIDDEN, "Token not authenticated");
         };
         let Some(matched) = matched else { return Flow::Continue };
-        if self.is_access_granted(&matched, token_data) {
+        let scopes = match &cx.request_token_scopes {
+            Some(names) => Scopes::named(names),
+            None => Scopes::of(token_data),
+        };
+        if self.is_access_granted(&matched, scopes) {
             cx.gluu_flags().oauth_client_granted = true;
             return Flow::Continue;
         }
         deny(StatusCode::FORBIDDEN, "You are not authorized to access this resource")
     }
 
-    fn is_access_granted(&self, matched: &Match<'_>, token_data: &Value) -> bool {
+    fn is_access_granted(&self, matched: &Match<'_>, scopes: Scopes<'_>) -> bool {
         match self.expressions.get(matched.index) {
-            Some(Ok(expression)) => expression.grants(Scopes::of(token_data), &matched.captures),
+            Some(Ok(expression)) => expression.grants(scopes, &matched.captures),
             Some(Err(error)) => {
                 // GG answers 500 here; a broken condition denies instead, and says why in the log.
                 tracing::error!(pattern = matched.pattern, %error, "gluu-oauth-pep condition cannot be evaluated");
@@ -114,24 +118,31 @@ pub(super) fn token_scopes(token_data: &Value) -> Vec<&str> {
     Scopes::of(token_data).iter().collect()
 }
 
-/// The token's scopes where they are in the token data, read without collecting them.
+/// The token's scopes where they are in the token data, read without collecting them, or as
+/// [`RequestCtx::request_token_scopes`] has them.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Scopes<'a> {
     list: &'a [Value],
     words: &'a str,
+    names: &'a [Box<str>],
 }
 
 impl<'a> Scopes<'a> {
     pub(super) fn of(token_data: &'a Value) -> Scopes<'a> {
         match token_data.get("scope") {
-            Some(Value::Array(list)) => Scopes { list, words: "" },
-            Some(Value::String(words)) => Scopes { list: &[], words },
-            _ => Scopes { list: &[], words: "" },
+            Some(Value::Array(list)) => Scopes { list, words: "", names: &[] },
+            Some(Value::String(words)) => Scopes { list: &[], words, names: &[] },
+            _ => Scopes { list: &[], words: "", names: &[] },
         }
     }
 
+    pub(super) fn named(names: &'a [Box<str>]) -> Scopes<'a> {
+        Scopes { list: &[], words: "", names }
+    }
+
     pub(super) fn iter(self) -> impl Iterator<Item = &'a str> {
-        self.list.iter().filter_map(Value::as_str).chain(self.words.split_whitespace())
+        let list = self.list.iter().filter_map(Value::as_str).chain(self.words.split_whitespace());
+        self.names.iter().map(|name| &**name).chain(list)
     }
 
     pub(super) fn contains(self, scope: &str) -> bool {

@@ -418,13 +418,11 @@ pub fn split_port(host: &str) -> (&str, Option<&str>) {
             None => (host, None),
         };
     }
-    // Byte scans: this runs for every request, and the char searchers cost more than the host is long. The
-    // digits at the end are the port if a colon precedes them and no other colon comes before it.
+    // One byte scan (this runs for every request): the port is what follows the first colon when that is
+    // all digits, which also means there is no other colon.
     let bytes = host.as_bytes();
-    let digits = bytes.iter().rev().take_while(|b| b.is_ascii_digit()).count();
-    let at = bytes.len() - digits;
-    match at.checked_sub(1) {
-        Some(colon) if bytes[colon] == b':' && !bytes[..colon].contains(&b':') => (&host[..colon], Some(&host[at..])),
+    match bytes.iter().position(|&b| b == b':') {
+        Some(colon) if bytes[colon + 1..].iter().all(u8::is_ascii_digit) => (&host[..colon], Some(&host[colon + 1..])),
         _ => (host, None),
     }
 }
