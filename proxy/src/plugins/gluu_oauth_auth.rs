@@ -226,7 +226,7 @@ pub struct GluuOauthAuth {
 /// The bearer token of an `Authorization` value: the first capture of `\s*[Bb]earer\s+(.+)` searched anywhere in
 /// it (`gluu-plugins.md` §3.1), found without running a regex on every request.
 fn bearer_token(value: &str) -> Option<&str> {
-    let until_newline = |text: &str| text.split('\n').next().unwrap_or_default().len();
+    let until_newline = |text: &str| text.bytes().position(|b| b == b'\n').unwrap_or(text.len());
     let mut from = 0;
     // A byte scan: the usual value has the word at its start, where setting up a substring searcher would
     // cost more than the whole scan.
@@ -356,7 +356,11 @@ impl GluuOauthAuth {
     #[allow(clippy::result_large_err)]
     fn bearer(&self, cx: &mut RequestCtx) -> Result<String, Flow> {
         // Clients rarely send any: one pass over the names instead of a lookup of each.
-        if cx.request.headers.keys().any(|name| IDENTITY_HEADERS.contains(&name.as_str())) {
+        let identity_header = |name: &HeaderName| {
+            let name = name.as_str();
+            name.starts_with("x-") && IDENTITY_HEADERS.contains(&name)
+        };
+        if cx.request.headers.keys().any(identity_header) {
             for name in IDENTITY_HEADERS {
                 cx.request.headers.remove(name);
             }
