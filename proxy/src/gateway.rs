@@ -256,7 +256,7 @@ impl Gateway {
             None => Hashed::default(),
         };
         let direct = balancer.is_none().then_some((service.host.as_str(), service.port));
-        let host_no_port = without_port(host);
+        let host_no_port = found.host(host);
         let prefix_header = prefix.filter(|p| route.strip_path && *p != "/");
         // A plugin that set another Host decides the upstream Host.
         let plugin_host = (!selected.is_empty())

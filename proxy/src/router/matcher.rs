@@ -41,6 +41,8 @@ pub struct Match {
     /// Regex captures: `[0]` the whole match, then numbered groups (`None` when a group did not take part).
     pub captures: Vec<Option<String>>,
     pub named_captures: Vec<(String, String)>,
+    /// How long the request's host is without its port (see [`Match::host`]).
+    pub host_len: usize,
 }
 
 /// The ranks the hash indexes gave, in order: the one list as it is when only one index hit (the usual
@@ -79,6 +81,11 @@ impl Match {
     /// The part of `path` (the path the match was found for) that the route's path matched.
     pub fn prefix<'p>(&self, path: &'p str) -> Option<&'p str> {
         path.get(..self.prefix_len?)
+    }
+
+    /// The request's host (as the match was found for) without its port: [`split_port`] as the router did it.
+    pub fn host<'h>(&self, host: &'h str) -> &'h str {
+        host.get(..self.host_len).unwrap_or(host)
     }
 }
 
@@ -315,7 +322,7 @@ impl Entry {
                 (Some(postfix_start), numbered, named)
             }
         };
-        Some(Match { route: self.route, prefix_len: prefix, captures, named_captures })
+        Some(Match { route: self.route, prefix_len: prefix, captures, named_captures, host_len: host_no_port.len() })
     }
 }
 

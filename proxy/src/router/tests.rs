@@ -187,3 +187,21 @@ fn a_port_is_the_digits_after_the_only_colon_or_after_an_ipv6_literal() {
         assert_eq!(split_port(host), split, "{host}");
     }
 }
+
+#[test]
+fn a_match_gives_the_requests_host_without_its_port() {
+    let r = router(vec![route(1, json!({"paths": ["/"]}))]);
+    for (host, without) in [("Example.COM:8000", "Example.COM"), ("example.com", "example.com"), ("[::1]:80", "[::1]")]
+    {
+        let req = get(host, "/");
+        let info = RequestInfo {
+            method: req.method,
+            path: &req.path,
+            host: req.host,
+            scheme: req.scheme,
+            sni: None,
+            headers: &req.headers,
+        };
+        assert_eq!(r.find(&info).unwrap().host(host), without);
+    }
+}

@@ -247,10 +247,10 @@ impl Connection {
 
     /// Writes the request: the head, then the body with its framing. Reading is armed once it is all sent.
     pub async fn write_request(&mut self, head: &RequestHead<'_>, body: &mut GatewayBody) -> Result<(), ExchangeError> {
-        let framing = request_framing(head, body)?;
+        let (framing, stated) = request_framing(head, body)?;
         let mut buf = std::mem::take(&mut self.write_buf);
         buf.clear();
-        encode_head(&mut buf, head, framing, body.is_end_stream());
+        encode_head(&mut buf, head, framing, stated, body.is_end_stream());
         let result = self.write_body(&mut buf, framing, body).await;
         // The buffer is kept for the next exchange unless a large body grew it.
         if buf.capacity() <= 2 * WRITE_CHUNK {
@@ -352,19 +352,21 @@ impl Connection {
 }
 
 /// How the request body is framed: the `Content-Length` the request has, none for an empty body, the body's
-/// exact length when it knows it (a plugin's replacement), chunked otherwise.
-fn request_framing(head: &RequestHead<'_>, body: &GatewayBody) -> Result<Framing, ExchangeError> {
+/// exact length when it knows it (a plugin's replacement), chunked otherwise; and whether the request's own
+/// `Content-Length` line states it.
+fn request_framing(head: &RequestHead<'_>, body: &GatewayBody) -> Result<(Framing, bool), ExchangeError> {
     if let Some(length) = head.headers.get(header::CONTENT_LENGTH) {
         let length = std::str::from_utf8(length.as_bytes()).ok().and_then(|l| l.trim().parse().ok());
-        return length.map(Framing::Length).ok_or(ExchangeError::Request("invalid Content-Length"));
+        return length.map(|l| (Framing::Length(l), true)).ok_or(ExchangeError::Request("invalid Content-Length"));
     }
     if body.is_end_stream() {
-        return Ok(Framing::Length(0));
+        return Ok((Framing::Length(0), false));
     }
-    Ok(body.size_hint().exact().map_or(Framing::Chunked, Framing::Length))
+    Ok((body.size_hint().exact().map_or(Framing::Chunked, Framing::Length), false))
 }
 
-fn encode_head(buf: &mut Vec<u8>, head: &RequestHead<'_>, framing: Framing, empty: bool) {
+/// The request head; `stated`: the request's headers have the `Content-Length` line already.
+fn encode_head(buf: &mut Vec<u8>, head: &RequestHead<'_>, framing: Framing, stated: bool, empty: bool) {
     buf.extend_from_slice(head.method.as_str().as_bytes());
     buf.push(b' ');
     buf.extend_from_slice(head.target.as_bytes());
@@ -379,7 +381,7 @@ fn encode_head(buf: &mut Vec<u8>, head: &RequestHead<'_>, framing: Framing, empt
         buf.extend_from_slice(value.as_bytes());
         buf.extend_from_slice(b"\r\n");
     }
-    if !head.headers.contains_key(header::CONTENT_LENGTH) {
+    if !stated {
         match framing {
             // As hyper does: an empty body is stated only where a body is expected.
             Framing::Length(0) if empty => {
@@ -665,13 +667,19 @@ mod tests {
         headers.insert(header::HOST, HeaderValue::from_static("example.com"));
         let head = RequestHead { method: &Method::POST, target: "/a?b", headers: &headers, extras: &NoExtras };
         let mut buf = Vec::new();
-        encode_head(&mut buf, &head, Framing::Length(0), true);
+        encode_head(&mut buf, &head, Framing::Length(0), false, true);
         assert_eq!(buf, b"POST /a?b HTTP/1.1\r\nhost: example.com\r\ncontent-length: 0\r\n\r\n");
         buf.clear();
-        encode_head(&mut buf, &RequestHead { method: &Method::GET, ..head }, Framing::Length(0), true);
+        encode_head(&mut buf, &RequestHead { method: &Method::GET, ..head }, Framing::Length(0), false, true);
         assert_eq!(buf, b"GET /a?b HTTP/1.1\r\nhost: example.com\r\n\r\n");
         buf.clear();
-        encode_head(&mut buf, &head, Framing::Chunked, false);
+        encode_head(&mut buf, &head, Framing::Chunked, false, false);
         assert!(buf.ends_with(b"transfer-encoding: chunked\r\n\r\n"));
+        buf.clear();
+        let mut stated = headers.clone();
+        stated.insert(header::CONTENT_LENGTH, HeaderValue::from_static("3"));
+        let head = RequestHead { headers: &stated, ..head };
+        encode_head(&mut buf, &head, Framing::Length(3), true, false);
+        assert_eq!(buf, b"POST /a?b HTTP/1.1\r\nhost: example.com\r\ncontent-length: 3\r\n\r\n", "stated once");
     }
 }
