@@ -22,7 +22,7 @@ use crate::errors::{BoxError, GatewayBody, error_page, json_exit};
 use crate::headers::HeaderSet;
 use crate::listener::ConnInfo;
 use crate::plugins::{AddedHeaders, Instance, Protocol, RequestCtx, ResponseSummary, any_response_phases};
-use crate::request_head::{HeadLimits, check_host};
+use crate::request_head::{HeadFacts, HeadLimits, check_host};
 use crate::router::{PathHandling, RequestInfo, split_port, upstream_path, uri};
 use crate::snapshot::Snapshot;
 use crate::trusted::TrustedIps;
@@ -113,13 +113,13 @@ impl Gateway {
     }
 
     /// The response to one request, with the gateway's own header lines kept apart (see [`ResponseLines`]).
-    /// `checked`: the caller found the head within the limits with one valid `Host` (the proxy's own
-    /// HTTP/1.1 parser checks that while parsing).
+    /// `facts`: what the proxy's own HTTP/1.1 parser found while parsing (the head checks passed, headers
+    /// absent), [`HeadFacts::UNKNOWN`] otherwise.
     async fn handle<B>(
         &self,
         request: Request<B>,
         client: &Client,
-        checked: bool,
+        facts: HeadFacts,
     ) -> (Response<GatewayBody>, ResponseLines)
     where
         B: hyper::body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
@@ -132,11 +132,11 @@ impl Gateway {
         let peer = conn.remote.ip();
         let trusted = self.inner.settings.trusted_ips.contains(peer);
         let client_addr = client_address(&parts.headers, peer, trusted);
-        let protocol = protocol_of(&parts.headers, conn.tls);
+        let protocol = protocol_of(&parts.headers, conn.tls, facts.content_type);
         let body = body.map_err(Into::into).boxed();
         // Refused heads get the error page before any phase runs, as nginx answers them before Kong's code;
         // the global plugins still see the response and log it.
-        let refused = if checked {
+        let refused = if facts.checked {
             Ok(())
         } else {
             self.inner.settings.head_limits.check(&parts).and_then(|()| check_host(parts.version, &parts.headers))
@@ -148,12 +148,12 @@ impl Gateway {
         let mut cx = RequestCtx::new(parts, body, client_addr, protocol, snapshot, started);
         let outcome = match refused {
             Err(status) => Outcome::Error(status),
-            Ok(()) if !plugins => self.process(&mut cx, client, trusted, &mut selected).await,
+            Ok(()) if !plugins => self.process(&mut cx, client, trusted, facts, &mut selected).await,
             Ok(()) => {
                 // rewrite: global configurations only, before routing.
                 match rewrite(&mut cx, &selected) {
                     Some(response) => Outcome::Generated(response),
-                    None => self.process(&mut cx, client, trusted, &mut selected).await,
+                    None => self.process(&mut cx, client, trusted, facts, &mut selected).await,
                 }
             }
         };
@@ -171,8 +171,11 @@ impl Gateway {
         cx: &mut RequestCtx,
         client: &Client,
         trusted: bool,
+        facts: HeadFacts,
         selected: &mut Vec<Arc<Instance>>,
     ) -> Outcome {
+        // The rewrite phase ran plugins (global ones) if any are selected; the access phase may add more.
+        let mut plugins_ran = !selected.is_empty();
         let settings = &self.inner.settings;
         let conn = &client.conn;
         let snapshot = cx.snapshot.clone();
@@ -209,7 +212,9 @@ impl Gateway {
         if !snapshot.plugins.none_for(Some(route.id), route.service.map(|s| s.id)) {
             cx.uri_captures = std::mem::take(&mut found.captures);
             cx.named_captures = std::mem::take(&mut found.named_captures);
-            if let Some(response) = access(cx, selected).await {
+            let answer = access(cx, selected).await;
+            plugins_ran |= !selected.is_empty();
+            if let Some(response) = answer {
                 return Outcome::Generated(response);
             }
         }
@@ -259,7 +264,7 @@ impl Gateway {
         let host_no_port = found.host(host);
         let prefix_header = prefix.filter(|p| route.strip_path && *p != "/");
         // A plugin that set another Host decides the upstream Host.
-        let plugin_host = (!selected.is_empty())
+        let plugin_host = plugins_ran
             .then(|| header_str(&cx.request.headers, header::HOST).filter(|h| *h != host).map(str::to_string))
             .flatten();
         let plugin_host = plugin_host.as_deref();
@@ -278,6 +283,8 @@ impl Gateway {
             host: host_no_port,
             path: raw_path,
             prefix: prefix_header,
+            // The parser's facts hold for the headers as the client sent them.
+            may_have_forwarded_for: facts.forwarded_for || plugins_ran,
         };
 
         // Headers plugins added outside the map go into the upstream head with the gateway's own.
@@ -494,8 +501,9 @@ fn summary(status: StatusCode, upstream_status: Option<u16>, upstream_latency: O
 }
 
 /// `http`/`https`, or `grpc`/`grpcs` for gRPC requests.
-fn protocol_of(headers: &HeaderMap, tls: bool) -> Protocol {
-    let grpc = header_str(headers, header::CONTENT_TYPE).is_some_and(|t| t.starts_with("application/grpc"));
+fn protocol_of(headers: &HeaderMap, tls: bool, may_have_content_type: bool) -> Protocol {
+    let grpc = may_have_content_type
+        && header_str(headers, header::CONTENT_TYPE).is_some_and(|t| t.starts_with("application/grpc"));
     match (grpc, tls) {
         (false, false) => Protocol::Http,
         (false, true) => Protocol::Https,
@@ -649,13 +657,13 @@ pub struct GatewayService {
 
 impl GatewayService {
     /// The response to one request (the proxy's own HTTP/1.1 server calls this without boxing a future).
-    async fn respond<B>(&self, request: Request<B>, checked: bool) -> (Response<GatewayBody>, ResponseLines)
+    async fn respond<B>(&self, request: Request<B>, facts: HeadFacts) -> (Response<GatewayBody>, ResponseLines)
     where
         B: hyper::body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
         B::Error: Into<BoxError>,
     {
         let (gateway, client) = &*self.bound;
-        gateway.handle(request, client, checked).await
+        gateway.handle(request, client, facts).await
     }
 }
 
@@ -676,7 +684,7 @@ where
         let bound = self.bound.clone();
         Box::pin(async move {
             let (gateway, client) = &*bound;
-            let (mut response, lines) = gateway.handle(request, client, false).await;
+            let (mut response, lines) = gateway.handle(request, client, HeadFacts::UNKNOWN).await;
             lines.insert_into(response.headers_mut());
             Ok(response)
         })

@@ -9,6 +9,23 @@
 use http::request::Parts;
 use http::{HeaderMap, StatusCode, Uri, Version, header};
 
+/// What the proxy's own HTTP/1.1 parser learnt of a request head while parsing it, so that the gateway need
+/// not look again. A head that came another way (hyper) is [`HeadFacts::UNKNOWN`]: every header "may" be there.
+/// The header facts hold for the head as the client sent it, that is until a plugin runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadFacts {
+    /// The head passes the gateway's head checks (size limits, one valid `Host`).
+    pub checked: bool,
+    /// It may have a `Content-Type` line.
+    pub content_type: bool,
+    /// It may have an `X-Forwarded-For` line.
+    pub forwarded_for: bool,
+}
+
+impl HeadFacts {
+    pub const UNKNOWN: HeadFacts = HeadFacts { checked: false, content_type: true, forwarded_for: true };
+}
+
 /// nginx's `large_client_header_buffers`: a request line or one header line must fit in one buffer, the
 /// whole head in all of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -350,3 +350,25 @@ async fn acl_without_an_authenticated_consumer_is_401_and_acls_are_managed_under
     let listed = admin(&node, reqwest::Method::GET, "/acls", json!(null)).await;
     assert!(listed["data"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_plugin_for_grpc_applies_to_requests_whose_content_type_says_grpc() {
+    let upstream = echo::start().await;
+    let (node, _dir) = Gatehouse::start(&[]);
+    route(&node, upstream, "mixed", "/mixed").await;
+    admin(
+        &node,
+        reqwest::Method::POST,
+        "/routes/mixed/plugins",
+        json!({"name": "ip-restriction", "protocols": ["grpc", "grpcs"], "config": {"allow": ["10.0.0.0/8"]}}),
+    )
+    .await;
+    let grpc = [("content-type", "application/grpc")];
+    let started = Instant::now();
+    while get(&node, "/mixed", &grpc).await.0 != 403 {
+        assert!(started.elapsed() < Duration::from_secs(5), "the plugin never went live");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(get(&node, "/mixed", &[]).await.0, 200, "plain HTTP is not gRPC");
+    assert_eq!(get(&node, "/mixed", &[("content-type", "text/plain")]).await.0, 200);
+}

@@ -29,7 +29,7 @@ use crate::deadline::Deadline;
 use crate::errors::GatewayBody;
 use crate::io::Prefixed;
 use crate::listener::{Accepted, Connections, InFlightGuard, stopped};
-use crate::request_head::{self, HeadLimits};
+use crate::request_head::{self, HeadFacts, HeadLimits};
 
 /// hyper's limit on request header lines; beyond it hyper answers 431.
 const MAX_HEADERS: usize = 100;
@@ -107,11 +107,11 @@ where
             hyper.serve(Prefixed::new(read_buf.freeze(), io), service).await;
             return;
         };
-        let (closes, checked) = (request.closes, request.checked);
+        let (closes, facts) = (request.closes, request.facts);
         let head = request.request.method() == Method::HEAD;
         stats.total_requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let in_flight = InFlightGuard::start(&stats);
-        let (response, lines) = service.respond(request.request, checked).await;
+        let (response, lines) = service.respond(request.request, facts).await;
         let keep_alive = !closes && !has_token(response.headers(), "close");
         let written = write_response(&mut io, &mut write_buf, response, lines, head).await;
         drop(in_flight);
@@ -137,9 +137,8 @@ struct ParsedRequest {
     request: Request<Empty<Bytes>>,
     /// `Connection: close`.
     closes: bool,
-    /// The head is known to pass the gateway's head checks (size limits, one valid `Host`), so they need not
-    /// run again; when `false` they run as for any request.
-    checked: bool,
+    /// The head checks it passed (they need not run again) and the headers it lacks.
+    facts: HeadFacts,
 }
 
 // Returned by value once per request and matched at once: boxing the request would cost an allocation.
@@ -179,6 +178,7 @@ fn parse_request(buf: &mut BytesMut, spans: &mut Vec<Span>, limits: &HeadLimits)
     let target_start = target.as_ptr() as usize - base;
     let target = target_start..target_start + target.len();
     let (mut closes, mut hosts, mut valid_host) = (false, 0, false);
+    let (mut content_type, mut forwarded_for) = (false, false);
     spans.clear();
     for line in parsed.headers.iter() {
         let name = line.name.as_bytes();
@@ -190,6 +190,8 @@ fn parse_request(buf: &mut BytesMut, spans: &mut Vec<Span>, limits: &HeadLimits)
             Some(b'c') if name.eq_ignore_ascii_case(b"content-length") && line.value.trim_ascii() != b"0" => {
                 return Parsed::Other;
             }
+            Some(b'c') if name.eq_ignore_ascii_case(b"content-type") => content_type = true,
+            Some(b'x') if name.eq_ignore_ascii_case(b"x-forwarded-for") => forwarded_for = true,
             Some(b'h') if name.eq_ignore_ascii_case(b"host") => {
                 hosts += 1;
                 valid_host = request_head::valid_host(line.value);
@@ -224,7 +226,8 @@ fn parse_request(buf: &mut BytesMut, spans: &mut Vec<Span>, limits: &HeadLimits)
         *buf = restored;
         return Parsed::Other;
     };
-    Parsed::Request(ParsedRequest { request, closes, checked })
+    let facts = HeadFacts { checked, content_type, forwarded_for };
+    Parsed::Request(ParsedRequest { request, closes, facts })
 }
 
 fn build_request(
@@ -464,11 +467,23 @@ mod tests {
     }
 
     #[test]
+    fn the_facts_say_which_headers_a_head_lacks() {
+        let facts = |head: &str| match parse(head).0 {
+            Parsed::Request(request) => request.facts,
+            _ => panic!("taken: {head:?}"),
+        };
+        let bare = facts("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n");
+        assert!(bare.checked && !bare.content_type && !bare.forwarded_for);
+        let full = facts("GET / HTTP/1.1\r\nHost: a\r\ncontent-TYPE: text/plain\r\nX-Forwarded-For: 192.0.2.1\r\n\r\n");
+        assert!(full.checked && full.content_type && full.forwarded_for);
+    }
+
+    #[test]
     fn only_heads_that_pass_the_gateways_checks_are_marked_checked() {
         let checked = |head: &str, limits: HeadLimits| {
             let mut buf = BytesMut::from(head);
             match parse_request(&mut buf, &mut Vec::new(), &limits) {
-                Parsed::Request(request) => request.checked,
+                Parsed::Request(request) => request.facts.checked,
                 _ => panic!("taken: {head:?}"),
             }
         };

@@ -71,6 +71,8 @@ pub(super) struct Forwarded<'a> {
     pub(super) host: &'a str,
     pub(super) path: &'a str,
     pub(super) prefix: Option<&'a str>,
+    /// The request may have an `X-Forwarded-For` of its own (see [`crate::request_head::HeadFacts`]).
+    pub(super) may_have_forwarded_for: bool,
 }
 
 const X_KONG_UPSTREAM_LATENCY: HeaderName = HeaderName::from_static("x-kong-upstream-latency");
@@ -87,7 +89,7 @@ const X_FORWARDED_PREFIX: HeaderName = HeaderName::from_static("x-forwarded-pref
 impl Forwarded<'_> {
     /// Writes the headers into the upstream request head (`headers` are the request's, which these replace).
     fn write(&self, headers: &HeaderMap, buf: &mut Vec<u8>) {
-        let existing_for = header_str(headers, &X_FORWARDED_FOR);
+        let existing_for = if self.may_have_forwarded_for { header_str(headers, &X_FORWARDED_FOR) } else { None };
         if !self.trusted && existing_for.is_none() && self.client_addr == self.peer {
             // Nothing incoming counts, and the client is the peer: the connection's lines serve.
             buf.extend_from_slice(&self.client.forwarded_lines);

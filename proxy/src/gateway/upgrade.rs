@@ -24,7 +24,8 @@ impl WebSocketUpgrade {
     /// `Some` when the request asks for a WebSocket upgrade over HTTP/1.1 (hyper then left the connection
     /// upgradeable).
     pub fn take(request: &mut Parts) -> Option<WebSocketUpgrade> {
-        if request.version != Version::HTTP_11 {
+        // Only hyper's connections can switch protocols (the proxy's own parser hands upgrades to hyper).
+        if request.version != Version::HTTP_11 || request.extensions.get::<OnUpgrade>().is_none() {
             return None;
         }
         let protocol = request.headers.get(header::UPGRADE)?;
