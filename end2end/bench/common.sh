@@ -2,7 +2,9 @@
 # proxy benchmarks. The origin is nginx returning a fixed 200; nginx as a plain reverse proxy (1 worker,
 # keep-alive upstream pool of 64); Gatehouse (release build) with one route and no plugins, and a second
 # route with gluu-oauth-auth + gluu-oauth-pep against the real test OP of end2end/op (one client-credentials
-# token, so every request after the first is a token-cache hit plus the PEP's rule evaluation).
+# token, so every request after the first is a token-cache hit plus the PEP's rule evaluation), and a third
+# route of the same shape without plugins (`/plain`), which gets the same request as the OAuth route (path
+# length and Authorization header alike): the difference between the two is what the plugins cost.
 # Everything listens on 127.0.0.1 only.
 ORIGIN=18081 NGINX=18082 GATEHOUSE=18083 ADMIN=18084 OXD=18085 OP=18086
 
@@ -71,6 +73,7 @@ new_token() {
 token=$(new_token)
 curl -fs -X PUT "http://127.0.0.1:$ADMIN/consumers/bench" --data "custom_id=$client_id" >/dev/null
 curl -fs -X POST "http://127.0.0.1:$ADMIN/services/origin/routes" --data 'name=oauth' --data 'paths[]=/oauth' >/dev/null
+curl -fs -X POST "http://127.0.0.1:$ADMIN/services/origin/routes" --data 'name=plain' --data 'paths[]=/plain' >/dev/null
 gluu="\"oxd_id\":\"$oxd_id\",\"client_id\":\"$client_id\",\"client_secret\":\"$secret\",\"op_url\":\"http://127.0.0.1:$OP\",\"oxd_url\":\"https://127.0.0.1:$OXD\""
 doc='[{\"path\":\"/oauth/??\",\"conditions\":[{\"httpMethods\":[\"GET\"],\"scope_expression\":{\"rule\":{\"and\":[{\"var\":0}]},\"data\":[\"email\"]}}]}]'
 curl -fs -X POST "http://127.0.0.1:$ADMIN/routes/oauth/plugins" -H 'content-type: application/json' \
