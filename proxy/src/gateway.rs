@@ -208,11 +208,13 @@ impl Gateway {
             return Outcome::Generated(https_redirect(route.https_redirect_status_code, host, &cx.request.uri));
         }
         cx.route_index = Some(found.route);
-        cx.service = route.service.and_then(|s| snapshot.services.get(&s.id)).cloned();
-        if !snapshot.plugins.none_for(Some(route.id), route.service.map(|s| s.id)) {
+        let route_target = &snapshot.route_targets[found.route];
+        cx.service = route_target.service.clone();
+        let plan = snapshot.plugins.route_plan(found.route);
+        if !plan.is_empty() {
             cx.uri_captures = std::mem::take(&mut found.captures);
             cx.named_captures = std::mem::take(&mut found.named_captures);
-            let answer = access(cx, selected).await;
+            let answer = access(cx, &snapshot.plugins, plan, selected).await;
             plugins_ran |= !selected.is_empty();
             if let Some(response) = answer {
                 return Outcome::Generated(response);
@@ -245,8 +247,11 @@ impl Gateway {
             target.push('?');
             target.push_str(query);
         }
-        let service_host = lower_case(&service.host);
-        let balancer = snapshot.balancers.get(service_host.as_ref()).cloned();
+        // The route's service has its balancer looked up already; a plugin may not have changed it.
+        let balancer = match &route_target.service {
+            Some(planned) if Arc::ptr_eq(planned, &service) => route_target.balancer.as_ref(),
+            _ => snapshot.balancers.get(lower_case(&service.host).as_ref()),
+        };
         if balancer.as_ref().is_some_and(|b| b.hashes_headers()) {
             cx.settle_headers();
         }

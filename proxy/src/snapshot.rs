@@ -26,6 +26,8 @@ pub struct Snapshot {
     pub config_version: i64,
     pub router: Router,
     pub services: ConfigMap<Uuid, Arc<Service>>,
+    /// By route index in [`Snapshot::router`]: what a request on the route goes to.
+    pub route_targets: Vec<RouteTarget>,
     /// Balancers by upstream name (lower-cased): a service whose host is one of these balances over it.
     pub balancers: ConfigMap<String, Arc<Balancer>>,
     pub plugins: PluginSet,
@@ -40,6 +42,15 @@ pub struct Snapshot {
     /// What the targets' host names resolved to for this snapshot (re-checked while it serves: a change
     /// rebuilds it).
     pub resolved: crate::balancer::Resolved,
+}
+
+/// A route's service and the balancer its host names, looked up once per snapshot instead of per request.
+#[derive(Clone, Default)]
+pub struct RouteTarget {
+    /// `None` for a route without a service (its requests get 503).
+    pub service: Option<Arc<Service>>,
+    /// The balancer of the upstream the service's host names, if it names one.
+    pub balancer: Option<Arc<Balancer>>,
 }
 
 /// One ACL row: a consumer's membership of a group.
@@ -75,6 +86,7 @@ impl Snapshot {
             config_version: 0,
             router: Router::build(Vec::new()).expect("no routes compile"),
             services: ConfigMap::default(),
+            route_targets: Vec::new(),
             balancers: ConfigMap::default(),
             plugins: PluginSet::default(),
             consumers: ConfigMap::default(),
@@ -92,7 +104,7 @@ impl Snapshot {
         services: &PluginServices,
         health: &HealthRegistry,
     ) -> Result<Snapshot, RouterError> {
-        let balancers = config
+        let balancers: ConfigMap<String, Arc<Balancer>> = config
             .upstreams
             .into_iter()
             .map(|upstream| {
@@ -122,12 +134,31 @@ impl Snapshot {
             }
         }
         let router = Router::build(config.routes)?;
-        let plugins = PluginSet::build(config.plugins, services);
+        let service_map: ConfigMap<Uuid, Arc<Service>> =
+            config.services.into_iter().map(|s| (s.id, Arc::new(s))).collect();
+        let route_targets: Vec<RouteTarget> = router
+            .routes()
+            .iter()
+            .map(|route| {
+                let service = route.service.and_then(|s| service_map.get(&s.id)).cloned();
+                let balancer = service.as_ref().and_then(|s| balancers.get(&s.host.to_ascii_lowercase())).cloned();
+                RouteTarget { service, balancer }
+            })
+            .collect();
+        let mut plugins = PluginSet::build(config.plugins, services);
+        plugins.plan_routes(
+            router
+                .routes()
+                .iter()
+                .zip(&route_targets)
+                .map(|(route, target)| (route.id, target.service.as_ref().map(|s| s.id))),
+        );
         crate::plugins::exclusive::warn_conflicts(&plugins, router.routes());
         Ok(Snapshot {
             config_version: config.version,
             router,
-            services: config.services.into_iter().map(|s| (s.id, Arc::new(s))).collect(),
+            services: service_map,
+            route_targets,
             balancers,
             plugins,
             consumers,

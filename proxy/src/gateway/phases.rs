@@ -9,7 +9,7 @@ use http::Response;
 use http_body_util::BodyExt;
 
 use crate::errors::{BoxError, GatewayBody};
-use crate::plugins::{Access, Flow, Instance, RequestCtx, ResponseSummary, fail_closed};
+use crate::plugins::{Access, Flow, Instance, PluginSet, RequestCtx, ResponseSummary, RoutePlan, fail_closed};
 
 /// The rewrite phase of the global configurations; `Some` when one answered.
 pub(super) fn rewrite(cx: &mut RequestCtx, selected: &[Arc<Instance>]) -> Option<Response<GatewayBody>> {
@@ -25,19 +25,22 @@ pub(super) fn rewrite(cx: &mut RequestCtx, selected: &[Arc<Instance>]) -> Option
     None
 }
 
-/// The access phase: each plugin name in priority order resolves its configuration for the route, service
-/// and consumer known at that moment (`proxy.md` §11.1, §11.3); `Some` when one answered. As in Kong, the
-/// plugins after one that answered are still resolved (their access handlers skipped), so their response and
-/// log phases run for the answer too.
-pub(super) async fn access(cx: &mut RequestCtx, selected: &mut Vec<Arc<Instance>>) -> Option<Response<GatewayBody>> {
+/// The access phase: each plugin name in priority order takes its configuration for the route, service
+/// and consumer known at that moment (`proxy.md` §11.1, §11.3; `plan` is the route's, worked out with the
+/// snapshot); `Some` when one answered. As in Kong, the plugins after one that answered are still resolved
+/// (their access handlers skipped), so their response and log phases run for the answer too.
+pub(super) async fn access(
+    cx: &mut RequestCtx,
+    plugins: &PluginSet,
+    plan: &RoutePlan,
+    selected: &mut Vec<Arc<Instance>>,
+) -> Option<Response<GatewayBody>> {
     selected.clear();
-    let snapshot = cx.snapshot.clone();
-    let plugins = &snapshot.plugins;
+    selected.reserve(plan.len());
     let (route, service) = (cx.route_id(), cx.service_id());
     let mut answer = None;
-    for index in 0..plugins.len() {
-        let Some(instance) = plugins.resolve(index, route, service, cx.consumer_id(), cx.protocol) else { continue };
-        let instance = instance.clone();
+    for step in plan.steps() {
+        let Some(instance) = step.select(plugins, route, service, cx.consumer_id(), cx.protocol) else { continue };
         selected.push(instance.clone());
         if answer.is_some() {
             continue;

@@ -16,6 +16,44 @@ use crate::model::entities::route::Route;
 use crate::model::entities::service::Service;
 use crate::snapshot::Snapshot;
 
+/// A bearer token as the request carries it: a part of its `Authorization` value, kept without a copy (the
+/// value shares the buffer the request head was read into). Its `Debug` does not show it.
+#[derive(Clone)]
+pub struct BearerToken {
+    value: HeaderValue,
+    range: std::ops::Range<usize>,
+}
+
+impl BearerToken {
+    /// `token` is a part of `text`, which is `value` as text.
+    pub fn within(value: &HeaderValue, text: &str, token: &str) -> BearerToken {
+        let start = (token.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+        assert!(start <= text.len() && token.len() <= text.len() - start, "the token is a part of the value");
+        BearerToken { value: value.clone(), range: start..start + token.len() }
+    }
+
+    /// A token that is the whole of `value` (a plugin that takes it from elsewhere than `Authorization`).
+    pub fn whole(value: HeaderValue) -> BearerToken {
+        let range = 0..value.len();
+        BearerToken { value, range }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.value.as_bytes()[self.range.clone()]
+    }
+
+    /// The token as text; header values this was taken from are visible ASCII.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BearerToken({} bytes)", self.range.len())
+    }
+}
+
 /// The request's protocol as plugin `protocols` name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
@@ -114,7 +152,7 @@ pub struct RequestCtx {
     pub credential: Option<Credential>,
     pub authenticated_groups: Option<Vec<String>>,
     /// The bearer token an authentication plugin validated, and what the OP said about it.
-    pub request_token: Option<String>,
+    pub request_token: Option<BearerToken>,
     pub request_token_data: Option<Arc<Value>>,
     /// The token's scopes, read out of `request_token_data` once per cached token (gluu-oauth-pep tests them on
     /// every request).

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::custom_headers::{CustomHeaders, Environment, HeaderConfig, UpstreamHeaders};
 use super::gluu_oauth_pep::token_scopes;
-use super::{Access, AddedHeaders, Credential, Flow, Plugin, PluginServices, RequestCtx, settings};
+use super::{Access, AddedHeaders, BearerToken, Credential, Flow, Plugin, PluginServices, RequestCtx, settings};
 use crate::errors::json_exit;
 use crate::model::entities::consumer::Consumer;
 use crate::oxd::{JwtRejection, OxdClient, OxdError, PluginSite, jwt};
@@ -159,8 +159,8 @@ impl std::hash::Hash for TokenKey {
 }
 
 impl TokenKey {
-    pub fn new(plugin: Uuid, kind: &'static str, op: u32, token: &str) -> TokenKey {
-        let digest = digest::digest(&digest::SHA256, token.as_bytes());
+    pub fn new(plugin: Uuid, kind: &'static str, op: u32, token: &[u8]) -> TokenKey {
+        let digest = digest::digest(&digest::SHA256, token);
         TokenKey { plugin, kind, op, digest: digest.as_ref().try_into().expect("SHA-256 digests are 32 bytes") }
     }
 }
@@ -354,7 +354,7 @@ impl GluuOauthAuth {
     /// token taken, or the answer when there is none.
     // Matched at once by the one caller: boxing the answer would cost an allocation on the error path only.
     #[allow(clippy::result_large_err)]
-    fn bearer(&self, cx: &mut RequestCtx) -> Result<String, Flow> {
+    fn bearer(&self, cx: &mut RequestCtx) -> Result<BearerToken, Flow> {
         // Clients rarely send any: one pass over the names instead of a lookup of each.
         let identity_header = |name: &HeaderName| {
             let name = name.as_str();
@@ -368,9 +368,13 @@ impl GluuOauthAuth {
         if let Some(custom) = &self.custom_headers {
             custom.remove_client_values(&mut cx.request.headers);
         }
-        let authorization = cx.request.headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok());
-        match authorization.and_then(bearer_token) {
-            Some(token) => Ok(token.to_string()),
+        let authorization = cx.request.headers.get(header::AUTHORIZATION);
+        let token = authorization.and_then(|value| {
+            let text = value.to_str().ok()?;
+            Some(BearerToken::within(value, text, bearer_token(text)?))
+        });
+        match token {
+            Some(token) => Ok(token),
             None => Err(match &self.anonymous {
                 Some(anonymous) => self.anonymous_branch(cx, anonymous),
                 None => unauthorized("Failed to get bearer token from Authorization header"),
@@ -379,7 +383,7 @@ impl GluuOauthAuth {
     }
 
     /// The access phase once the token's validation is known.
-    fn authenticate(&self, cx: &mut RequestCtx, token: String, validation: Result<Validation, OxdError>) -> Flow {
+    fn authenticate(&self, cx: &mut RequestCtx, token: BearerToken, validation: Result<Validation, OxdError>) -> Flow {
         let active = match validation {
             Ok(Validation::Active(active)) => active,
             Ok(Validation::Rejected(message)) => {
@@ -525,13 +529,13 @@ impl Plugin for GluuOauthAuth {
             Ok(token) => token,
             Err(flow) => return Access::Done(flow),
         };
-        let key = TokenKey::new(self.id, "access_token", self.op, &token);
+        let key = TokenKey::new(self.id, "access_token", self.op, token.as_bytes());
         // A cached token (the usual request) is decided without a future to box.
         if let Some(validation) = self.cache.peek(&key) {
             return Access::Done(self.authenticate(cx, token, Ok(validation)));
         }
         Access::Later(Box::pin(async move {
-            let validation = self.validate(&token, &key).await;
+            let validation = self.validate(token.as_str(), &key).await;
             self.authenticate(cx, token, validation)
         }))
     }
@@ -604,6 +608,13 @@ mod tests {
             let regex = regex::Regex::new(r"\s*[Bb]earer\s+(.+)").unwrap();
             let expected = regex.captures(&sample).and_then(|c| c.get(1)).map(|m| m.as_str());
             proptest::prop_assert_eq!(bearer_token(&sample), expected);
+            // Where the value is a header value, the token kept for the request is the same text.
+            if let Ok(value) = http::HeaderValue::from_str(&sample)
+                && let Ok(text) = value.to_str()
+            {
+                let kept = bearer_token(text).map(|token| BearerToken::within(&value, text, token));
+                proptest::prop_assert_eq!(kept.as_ref().map(BearerToken::as_str), expected);
+            }
         }
     }
 

@@ -33,7 +33,7 @@ use crate::config_hash::ConfigMap;
 use crate::errors::{GatewayBody, json_exit};
 use crate::model::plugins::{self as defs, PluginDef};
 
-pub use context::{AddedHeaders, Credential, GluuFlags, Protocol, RequestCtx, ResponseSummary};
+pub use context::{AddedHeaders, BearerToken, Credential, GluuFlags, Protocol, RequestCtx, ResponseSummary};
 pub use rate_limiting::{ClusterCounters, CounterKey};
 
 /// What a request phase decided: go on, or answer the client now.
@@ -213,17 +213,67 @@ impl Named {
 pub struct PluginSet {
     /// In execution order: priority descending, then name.
     named: Vec<Named>,
-    /// The routes and services some configuration is scoped to.
-    scoped: ConfigMap<Uuid, ()>,
-    /// Some configuration is neither route- nor service-scoped (global, or consumer only).
-    unscoped: bool,
+    /// By route index ([`PluginSet::plan_routes`]): what the access phase resolves on each route.
+    plans: Vec<RoutePlan>,
+    /// The plan of a route the set was not planned for: every plugin name resolved as the phase reaches it.
+    unplanned: RoutePlan,
+}
+
+/// What the access phase resolves for requests on one route (its route and service are fixed once the
+/// request is routed), worked out when the snapshot is built so a request does not look scopes up.
+#[derive(Default)]
+pub struct RoutePlan {
+    /// In execution order; plugin names that cannot apply on the route are left out.
+    steps: Vec<Step>,
+}
+
+pub enum Step {
+    /// A plugin name without consumer-scoped configurations: its configurations that apply to the route and
+    /// service, most specific first. The first one that runs on the request's protocol applies.
+    Fixed(Box<[Arc<Instance>]>),
+    /// A plugin name with consumer-scoped configurations (by index in the set): resolved when the phase
+    /// reaches it, with the consumer known at that moment.
+    Resolved(usize),
+}
+
+impl RoutePlan {
+    /// No plugin configuration can apply on the route, whoever the consumer turns out to be.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// In execution order.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+}
+
+impl Step {
+    /// The configuration this plugin name applies to a request on the planned route, with the consumer
+    /// known when the phase reaches it.
+    pub fn select<'a>(
+        &'a self,
+        set: &'a PluginSet,
+        route: Option<Uuid>,
+        service: Option<Uuid>,
+        consumer: Option<Uuid>,
+        protocol: Protocol,
+    ) -> Option<&'a Arc<Instance>> {
+        match self {
+            Step::Fixed(candidates) => candidates.iter().find(|instance| instance.runs_on(protocol)),
+            Step::Resolved(index) => set.resolve(*index, route, service, consumer, protocol),
+        }
+    }
 }
 
 impl PluginSet {
     /// Compiles the configurations. A configuration that fails to compile is kept as a failing instance.
     pub fn build(configs: Vec<PluginConfig>, services: &PluginServices) -> PluginSet {
         let mut by_name: HashMap<&'static str, Named> = HashMap::new();
-        let (mut scoped, mut unscoped) = (ConfigMap::default(), false);
         for config in configs.into_iter().filter(|c| c.enabled) {
             let Some(def) = defs::find(&config.name) else {
                 tracing::error!(plugin = %config.id, name = %config.name, "stored plugin is not shipped; ignored");
@@ -250,20 +300,35 @@ impl PluginSet {
             named.consumer_scoped |= instance.consumer.is_some();
             let key = (instance.route, instance.service, instance.consumer);
             named.shapes |= 1 << shape(&key);
-            for id in [instance.route, instance.service].into_iter().flatten() {
-                scoped.insert(id, ());
-            }
-            unscoped |= instance.route.is_none() && instance.service.is_none();
             named.by_scope.insert(key, Arc::new(instance));
         }
-        let named = defs::all().iter().filter_map(|def| by_name.remove(def.name)).collect();
-        PluginSet { named, scoped, unscoped }
+        let named: Vec<Named> = defs::all().iter().filter_map(|def| by_name.remove(def.name)).collect();
+        let unplanned = RoutePlan { steps: (0..named.len()).map(Step::Resolved).collect() };
+        PluginSet { named, plans: Vec::new(), unplanned }
     }
 
-    /// Whether no configuration can apply to a request on this route and service, whoever the consumer
-    /// turns out to be: its access phase has nothing to resolve.
-    pub fn none_for(&self, route: Option<Uuid>, service: Option<Uuid>) -> bool {
-        !self.unscoped && [route, service].into_iter().flatten().all(|id| !self.scoped.contains_key(&id))
+    /// Plans the access phase of each route, given as its id and its service's (in router order).
+    pub fn plan_routes(&mut self, routes: impl IntoIterator<Item = (Uuid, Option<Uuid>)>) {
+        self.plans = routes.into_iter().map(|(route, service)| self.plan(route, service)).collect();
+    }
+
+    fn plan(&self, route: Uuid, service: Option<Uuid>) -> RoutePlan {
+        let steps = self.named.iter().enumerate().filter_map(|(index, named)| {
+            if named.consumer_scoped {
+                return Some(Step::Resolved(index));
+            }
+            // `resolve`'s order without a consumer; a route without a service repeats a scope, harmlessly.
+            let scopes =
+                [(Some(route), service, None), (Some(route), None, None), (None, service, None), (None, None, None)];
+            let candidates: Vec<Arc<Instance>> = scopes.iter().filter_map(|key| named.get(key)).cloned().collect();
+            (!candidates.is_empty()).then(|| Step::Fixed(candidates.into()))
+        });
+        RoutePlan { steps: steps.collect() }
+    }
+
+    /// The access-phase plan of the route with this index in the snapshot's router.
+    pub fn route_plan(&self, route_index: usize) -> &RoutePlan {
+        self.plans.get(route_index).unwrap_or(&self.unplanned)
     }
 
     pub fn is_empty(&self) -> bool {

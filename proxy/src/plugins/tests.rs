@@ -78,6 +78,73 @@ fn plugins_resolve_in_priority_order_and_invalid_ones_fail_closed() {
     assert!(set.resolve(1, None, None, None, Protocol::Http).unwrap().handler().is_ok());
 }
 
+#[test]
+fn a_routes_plan_selects_what_resolution_by_scope_does() {
+    let other = Uuid::from_u128(9);
+    let scopes = [
+        (None, None, None),
+        (None, Some(SERVICE), None),
+        (Some(ROUTE), None, None),
+        (None, None, Some(CONSUMER)),
+        (Some(ROUTE), Some(SERVICE), None),
+        (None, Some(SERVICE), Some(CONSUMER)),
+        (Some(ROUTE), None, Some(CONSUMER)),
+        (Some(ROUTE), Some(SERVICE), Some(CONSUMER)),
+    ];
+    let routes = [(ROUTE, Some(SERVICE)), (ROUTE, None), (other, Some(SERVICE)), (other, None), (other, Some(other))];
+    let services = PluginServices::default();
+    // Every subset of the scopes, for two plugin names; some configurations run on gRPC only.
+    for subset in 0u32..256 {
+        let mut configs = Vec::new();
+        for (bit, (route, service, consumer)) in scopes.iter().enumerate() {
+            if subset & (1 << bit) != 0 {
+                let mut rate = config(bit as u128 + 1, "rate-limiting", *route, *service, *consumer);
+                if bit % 3 == 2 {
+                    rate.protocols = vec!["grpc".into()];
+                }
+                configs.push(rate);
+                if subset.count_ones() % 2 == 0 {
+                    configs.push(config(bit as u128 + 101, "ip-restriction", *route, *service, None));
+                }
+            }
+        }
+        let mut set = PluginSet::build(configs, &services);
+        set.plan_routes(routes);
+        for (index, (route, service)) in routes.into_iter().enumerate() {
+            let plan = set.route_plan(index);
+            for consumer in [None, Some(CONSUMER), Some(other)] {
+                for protocol in [Protocol::Http, Protocol::Grpc] {
+                    let planned: Vec<u128> = plan
+                        .steps()
+                        .iter()
+                        .filter_map(|step| step.select(&set, Some(route), service, consumer, protocol))
+                        .map(|i| i.id.as_u128())
+                        .collect();
+                    let by_scope: Vec<u128> = (0..set.len())
+                        .filter_map(|i| set.resolve(i, Some(route), service, consumer, protocol))
+                        .map(|i| i.id.as_u128())
+                        .collect();
+                    assert_eq!(planned, by_scope, "subset {subset:08b}, route {index}, {consumer:?}, {protocol:?}");
+                }
+            }
+            let nothing_applies = (0..set.len()).all(|i| {
+                [None, Some(CONSUMER)].into_iter().all(|consumer| {
+                    [Protocol::Http, Protocol::Grpc]
+                        .into_iter()
+                        .all(|protocol| set.resolve(i, Some(route), service, consumer, protocol).is_none())
+                })
+            });
+            if plan.is_empty() {
+                assert!(nothing_applies, "an empty plan for a route something applies to");
+            }
+        }
+    }
+    // A set that was not planned resolves every name on every route.
+    let set = PluginSet::build(vec![config(1, "rate-limiting", Some(ROUTE), None, None)], &services);
+    let step = &set.route_plan(0).steps()[0];
+    assert_eq!(step.select(&set, Some(ROUTE), None, None, Protocol::Http).map(|i| i.id.as_u128()), Some(1));
+}
+
 /// A context for a GET from 127.0.0.1 on `snapshot`.
 fn request(snapshot: crate::snapshot::Snapshot) -> RequestCtx {
     RequestCtx::for_test("GET", "/", snapshot)

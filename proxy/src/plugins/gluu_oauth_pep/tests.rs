@@ -7,7 +7,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
 use super::GluuOauthPep;
-use crate::plugins::{Access, Flow, Plugin, PluginServices, Protocol, RequestCtx};
+use crate::plugins::{Access, BearerToken, Flow, Plugin, PluginServices, Protocol, RequestCtx};
 use crate::snapshot::{Configuration, Snapshot};
 
 fn pep(deny_by_default: bool, document: Value) -> GluuOauthPep {
@@ -35,7 +35,7 @@ fn request(method: &str, path: &str) -> RequestCtx {
 /// A request carrying a token gluu-oauth-auth validated, with these scopes.
 fn authenticated(method: &str, path: &str, scopes: Value) -> RequestCtx {
     let mut cx = request(method, path);
-    cx.request_token = Some("access-token".into());
+    cx.request_token = Some(BearerToken::whole(http::HeaderValue::from_static("access-token")));
     cx.request_token_data =
         Some(Arc::new(json!({"active": true, "client_id": "client-1", "exp": 4102444800_u64, "scope": scopes})));
     cx
@@ -222,7 +222,7 @@ async fn unprotected_paths_pass_with_or_without_token_when_not_denying_by_defaul
 #[tokio::test]
 async fn a_token_no_authentication_plugin_validated_is_refused() {
     let mut cx = request("GET", "/posts");
-    cx.request_token = Some("access-token".into());
+    cx.request_token = Some(BearerToken::whole(http::HeaderValue::from_static("access-token")));
     assert_eq!(outcome(&gg_matrix(), &mut cx).await, forbidden("Token not authenticated"));
 }
 
