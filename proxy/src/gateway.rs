@@ -21,7 +21,9 @@ use crate::balancer::{Attempt, HashRequest, Hashed};
 use crate::errors::{BoxError, GatewayBody, error_page, json_exit};
 use crate::headers::HeaderSet;
 use crate::listener::ConnInfo;
-use crate::plugins::{AddedHeaders, Instance, Protocol, RequestCtx, ResponseSummary, any_response_phases};
+use crate::plugins::{
+    AddedHeaders, Instance, Protocol, RequestCtx, ResponseSummary, any_response_phases, any_writes_forwarding_headers,
+};
 use crate::request_head::{HeadFacts, HeadLimits, check_host};
 use crate::router::{PathHandling, RequestInfo, split_port, upstream_path, uri};
 use crate::snapshot::Snapshot;
@@ -268,8 +270,9 @@ impl Gateway {
         let direct = balancer.is_none().then_some((service.host.as_str(), service.port));
         let host_no_port = found.host(host);
         let prefix_header = prefix.filter(|p| route.strip_path && *p != "/");
+        let forwarding_written = plugins_ran && any_writes_forwarding_headers(selected);
         // A plugin that set another Host decides the upstream Host.
-        let plugin_host = plugins_ran
+        let plugin_host = forwarding_written
             .then(|| header_str(&cx.request.headers, header::HOST).filter(|h| *h != host).map(str::to_string))
             .flatten();
         let plugin_host = plugin_host.as_deref();
@@ -289,7 +292,7 @@ impl Gateway {
             path: raw_path,
             prefix: prefix_header,
             // The parser's facts hold for the headers as the client sent them.
-            may_have_forwarded_for: facts.forwarded_for || plugins_ran,
+            may_have_forwarded_for: facts.forwarded_for || forwarding_written,
         };
 
         // Headers plugins added outside the map go into the upstream head with the gateway's own.

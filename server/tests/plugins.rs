@@ -278,8 +278,8 @@ async fn request_transformer_rewrites_uri_method_headers_query_and_body_in_kongs
         "http_method": "PUT",
         "remove": {"headers": ["x-secret"], "querystring": ["drop"], "body": ["password"]},
         "rename": {"headers": ["x-old:x-new"], "querystring": ["q:query"]},
-        "replace": {"uri": "/v2/orders/$(uri_captures.order)", "headers": ["x-mode:replaced"], "body": ["name:$(headers.x-user or \"anon\")"]},
-        "add": {"headers": ["x-from:$(query_params.src)", "host:not-added.test"], "querystring": ["added:yes"], "body": ["added:1"]},
+        "replace": {"uri": "/v2/orders/$(uri_captures.order)", "headers": ["x-mode:replaced", "host:replaced.test"], "body": ["name:$(headers.x-user or \"anon\")"]},
+        "add": {"headers": ["x-from:$(query_params.src)", "host:not-added.test", "x-forwarded-for:203.0.113.9"], "querystring": ["added:yes"], "body": ["added:1"]},
         "append": {"headers": ["x-mode:appended"], "body": ["tags:b"]}
     }})).await;
     // Live once the plugin rewrites the path (the route alone answers 200 earlier).
@@ -308,7 +308,8 @@ async fn request_transformer_rewrites_uri_method_headers_query_and_body_in_kongs
     assert!(headers.get("x-secret").is_none() && headers.get("x-old").is_none());
     assert_eq!(headers["x-new"], "moved");
     assert_eq!(headers["x-from"], "web");
-    assert_ne!(headers["host"], "not-added.test", "add never sets host");
+    assert_eq!(headers["host"], "replaced.test", "a Host the plugin set goes upstream; add never sets host");
+    assert_eq!(headers["x-forwarded-for"], "203.0.113.9, 127.0.0.1", "the plugin's X-Forwarded-For is extended");
     let body: Value = serde_json::from_str(echoed["body"].as_str().unwrap()).unwrap();
     assert_eq!(body, json!({"name": "anon", "tags": ["a", "b"], "added": "1"}));
 }

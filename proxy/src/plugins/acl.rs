@@ -81,6 +81,10 @@ impl Acl {
 }
 
 impl Plugin for Acl {
+    fn writes_forwarding_headers(&self) -> bool {
+        false
+    }
+
     fn access<'a>(&'a self, cx: &'a mut RequestCtx) -> Access<'a> {
         Access::Done(self.decide(cx))
     }

@@ -154,6 +154,10 @@ impl Cors {
 struct Actual;
 
 impl Plugin for Cors {
+    fn writes_forwarding_headers(&self) -> bool {
+        false
+    }
+
     fn access<'a>(&'a self, cx: &'a mut RequestCtx) -> Access<'a> {
         let preflight = cx.request.method == Method::OPTIONS
             && cx.request.headers.contains_key(header::ORIGIN)

@@ -83,6 +83,13 @@ impl CustomHeaders {
     /// Removes a client's own values of every header this configuration can set, before the computed ones are
     /// applied: a header whose expression gives nothing (no consumer, a runtime error) must not let a forged
     /// value through.
+    /// Whether a header this configuration sets (or removes from the client's) can be named `name` (lower
+    /// case).
+    pub fn may_set(&self, name: &str) -> bool {
+        self.names.iter().any(|own| own.as_str() == name)
+            || self.patterns.iter().any(|(prefix, suffix)| matches_pattern(name, prefix, suffix))
+    }
+
     pub fn remove_client_values(&self, headers: &mut HeaderMap) {
         for name in &self.names {
             headers.remove(name);
@@ -94,9 +101,7 @@ impl CustomHeaders {
             .keys()
             .filter(|name| {
                 let name = name.as_str();
-                self.patterns.iter().any(|(prefix, suffix)| {
-                    name.len() >= prefix.len() + suffix.len() && name.starts_with(prefix) && name.ends_with(suffix)
-                })
+                self.patterns.iter().any(|(prefix, suffix)| matches_pattern(name, prefix, suffix))
             })
             .cloned()
             .collect();
@@ -201,6 +206,11 @@ impl UpstreamHeaders {
             headers.insert(name.clone(), value.clone());
         }
     }
+}
+
+/// Whether `name` is an `iterate` header name: the prefix and suffix around a key.
+fn matches_pattern(name: &str, prefix: &str, suffix: &str) -> bool {
+    name.len() >= prefix.len() + suffix.len() && name.starts_with(prefix) && name.ends_with(suffix)
 }
 
 #[cfg(test)]

@@ -77,6 +77,10 @@ impl GluuMetrics {
 }
 
 impl Plugin for GluuMetrics {
+    fn writes_forwarding_headers(&self) -> bool {
+        false
+    }
+
     fn log(&self, cx: &RequestCtx, summary: &ResponseSummary) {
         let Some(service) = &cx.service else { return };
         let service_label = service.name.clone().unwrap_or_else(|| service.host.clone());

@@ -524,6 +524,11 @@ fn legacy_headers(consumer: Option<&Consumer>, data: &Value) -> Vec<(HeaderName,
 }
 
 impl Plugin for GluuOauthAuth {
+    /// Its fixed identity headers and `Authorization` never are; a `custom_headers` name may be.
+    fn writes_forwarding_headers(&self) -> bool {
+        self.custom_headers.as_ref().is_some_and(|custom| custom.may_set("host") || custom.may_set("x-forwarded-for"))
+    }
+
     fn access<'a>(&'a self, cx: &'a mut RequestCtx) -> Access<'a> {
         let token = match self.bearer(cx) {
             Ok(token) => token,

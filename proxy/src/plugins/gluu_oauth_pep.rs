@@ -95,6 +95,10 @@ impl GluuOauthPep {
 }
 
 impl Plugin for GluuOauthPep {
+    fn writes_forwarding_headers(&self) -> bool {
+        false
+    }
+
     fn access<'a>(&'a self, cx: &'a mut RequestCtx) -> Access<'a> {
         Access::Done(self.decide(cx))
     }

@@ -81,6 +81,10 @@ impl IpRestriction {
 }
 
 impl Plugin for IpRestriction {
+    fn writes_forwarding_headers(&self) -> bool {
+        false
+    }
+
     fn access<'a>(&'a self, cx: &'a mut RequestCtx) -> Access<'a> {
         if self.allows(cx.client_addr) {
             return Access::Done(Flow::Continue);

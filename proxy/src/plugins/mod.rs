@@ -74,6 +74,13 @@ pub trait Plugin: Send + Sync + 'static {
     fn body_filter(&self, _cx: &mut RequestCtx, _chunk: &mut Bytes, _eof: bool) {}
     /// After the last byte was sent (or the client went away); cannot change the response.
     fn log(&self, _cx: &RequestCtx, _summary: &ResponseSummary) {}
+    /// Whether `rewrite` or `access` may set or remove the request's `Host` or `X-Forwarded-For`. Unless a
+    /// plugin that ran may have, the gateway takes both as the client sent them (and the head parser noted
+    /// whether there is an `X-Forwarded-For`) without looking them up again. A plugin whose request headers are
+    /// all of its own, other names says `false`.
+    fn writes_forwarding_headers(&self) -> bool {
+        true
+    }
     /// Whether `header_filter`, `body_filter` or `log` does anything, so the request context must outlive the
     /// upstream call. A plugin that only acts before it says `false`; when every plugin of a request does, the
     /// response goes back as the upstream sent it and the context is dropped at once.
@@ -85,6 +92,12 @@ pub trait Plugin: Send + Sync + 'static {
 /// Whether any of the request's plugins runs a response phase (an invalid configuration runs none).
 pub(crate) fn any_response_phases(selected: &[Arc<Instance>]) -> bool {
     selected.iter().any(|instance| instance.handler().is_ok_and(|handler| handler.response_phases()))
+}
+
+/// Whether any plugin that ran for the request may have set `Host` or `X-Forwarded-For` (an invalid
+/// configuration answers the request, so it counts as not).
+pub(crate) fn any_writes_forwarding_headers(selected: &[Arc<Instance>]) -> bool {
+    selected.iter().any(|instance| instance.handler().is_ok_and(|handler| handler.writes_forwarding_headers()))
 }
 
 /// One stored plugin configuration, compiled.

@@ -373,6 +373,10 @@ fn capitalized(period: &str) -> String {
 }
 
 impl Plugin for RateLimiting {
+    fn writes_forwarding_headers(&self) -> bool {
+        false
+    }
+
     fn access<'a>(&'a self, cx: &'a mut RequestCtx) -> Access<'a> {
         let now_ms = now_ms();
         let keys = self.keys(&self.identifier(cx), now_ms);

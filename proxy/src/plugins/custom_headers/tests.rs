@@ -287,3 +287,14 @@ fn the_fingerprint_follows_the_configuration() {
         compile(json!([header("x-a", "consumer.username")])).fingerprint()
     );
 }
+
+#[test]
+fn the_names_a_configuration_may_set_include_every_iterate_expansion() {
+    let fixed = compile(json!([header("X-Client", "introspect_data.client_id")]));
+    assert!(fixed.may_set("x-client"));
+    assert!(!fixed.may_set("host") && !fixed.may_set("x-forwarded-for"));
+    let iterated = compile(json!([with(header("X-Forwarded-{*}", "introspect_data"), json!({"iterate": true}))]));
+    assert!(iterated.may_set("x-forwarded-for"), "the key `for` would name it");
+    assert!(!iterated.may_set("host"));
+    assert!(compile(json!([header("Host", "'upstream.test'")])).may_set("host"));
+}
