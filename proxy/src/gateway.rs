@@ -249,7 +249,7 @@ impl Gateway {
             target.push('?');
             target.push_str(query);
         }
-        // The route's service has its balancer looked up already; a plugin may not have changed it.
+        // The snapshot looked up the balancer of the route's service; another service (a plugin's) is looked up.
         let balancer = match &route_target.service {
             Some(planned) if Arc::ptr_eq(planned, &service) => route_target.balancer.as_ref(),
             _ => snapshot.balancers.get(lower_case(&service.host).as_ref()),

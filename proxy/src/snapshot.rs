@@ -25,8 +25,7 @@ pub struct Snapshot {
     /// The store's configuration version this snapshot was built from.
     pub config_version: i64,
     pub router: Router,
-    pub services: ConfigMap<Uuid, Arc<Service>>,
-    /// By route index in [`Snapshot::router`]: what a request on the route goes to.
+    /// By route index in [`Snapshot::router`]: the service a request on the route goes to, and its balancer.
     pub route_targets: Vec<RouteTarget>,
     /// Balancers by upstream name (lower-cased): a service whose host is one of these balances over it.
     pub balancers: ConfigMap<String, Arc<Balancer>>,
@@ -85,7 +84,6 @@ impl Snapshot {
         Snapshot {
             config_version: 0,
             router: Router::build(Vec::new()).expect("no routes compile"),
-            services: ConfigMap::default(),
             route_targets: Vec::new(),
             balancers: ConfigMap::default(),
             plugins: PluginSet::default(),
@@ -134,13 +132,13 @@ impl Snapshot {
             }
         }
         let router = Router::build(config.routes)?;
-        let service_map: ConfigMap<Uuid, Arc<Service>> =
+        let services_by_id: ConfigMap<Uuid, Arc<Service>> =
             config.services.into_iter().map(|s| (s.id, Arc::new(s))).collect();
         let route_targets: Vec<RouteTarget> = router
             .routes()
             .iter()
             .map(|route| {
-                let service = route.service.and_then(|s| service_map.get(&s.id)).cloned();
+                let service = route.service.and_then(|s| services_by_id.get(&s.id)).cloned();
                 let balancer = service.as_ref().and_then(|s| balancers.get(&s.host.to_ascii_lowercase())).cloned();
                 RouteTarget { service, balancer }
             })
@@ -157,7 +155,6 @@ impl Snapshot {
         Ok(Snapshot {
             config_version: config.version,
             router,
-            services: service_map,
             route_targets,
             balancers,
             plugins,
@@ -181,7 +178,6 @@ impl std::fmt::Debug for Snapshot {
         f.debug_struct("Snapshot")
             .field("config_version", &self.config_version)
             .field("routes", &self.router.routes().len())
-            .field("services", &self.services.len())
             .field("plugins", &self.plugins.len())
             .finish()
     }

@@ -80,9 +80,6 @@ impl CustomHeaders {
         Ok(CustomHeaders { headers, expressions, names, patterns, fingerprint: hasher.finish() })
     }
 
-    /// Removes a client's own values of every header this configuration can set, before the computed ones are
-    /// applied: a header whose expression gives nothing (no consumer, a runtime error) must not let a forged
-    /// value through.
     /// Whether a header this configuration sets (or removes from the client's) can be named `name` (lower
     /// case).
     pub fn may_set(&self, name: &str) -> bool {
@@ -90,6 +87,9 @@ impl CustomHeaders {
             || self.patterns.iter().any(|(prefix, suffix)| matches_pattern(name, prefix, suffix))
     }
 
+    /// Removes a client's own values of every header this configuration can set, before the computed ones are
+    /// applied: a header whose expression gives nothing (no consumer, a runtime error) must not let a forged
+    /// value through.
     pub fn remove_client_values(&self, headers: &mut HeaderMap) {
         for name in &self.names {
             headers.remove(name);

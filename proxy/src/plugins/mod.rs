@@ -76,8 +76,8 @@ pub trait Plugin: Send + Sync + 'static {
     fn log(&self, _cx: &RequestCtx, _summary: &ResponseSummary) {}
     /// Whether `rewrite` or `access` may set or remove the request's `Host` or `X-Forwarded-For`. Unless a
     /// plugin that ran may have, the gateway takes both as the client sent them (and the head parser noted
-    /// whether there is an `X-Forwarded-For`) without looking them up again. A plugin whose request headers are
-    /// all of its own, other names says `false`.
+    /// whether there is an `X-Forwarded-For`) without looking them up again. A plugin that sets or removes only
+    /// other request headers says `false`.
     fn writes_forwarding_headers(&self) -> bool {
         true
     }
