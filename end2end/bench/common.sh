@@ -1,10 +1,10 @@
-# Shared by end2end/bench/run and end2end/bench/instructions (sourced, not run): the loopback fixture of the
-# proxy benchmarks. The origin is nginx returning a fixed 200; nginx as a plain reverse proxy (1 worker,
-# keep-alive upstream pool of 64); Gatehouse (release build) with one route and no plugins, and a second
-# route with gluu-oauth-auth + gluu-oauth-pep against the real test OP of end2end/op (one client-credentials
-# token, so every request after the first is a token-cache hit plus the PEP's rule evaluation), and a third
-# route of the same shape without plugins (`/plain`), which gets the same request as the OAuth route (path
-# length and Authorization header alike): the difference between the two is what the plugins cost.
+# Shared by end2end/bench/run, end2end/bench/instructions and end2end/bench/syscalls (sourced, not run): the
+# loopback fixture of the proxy benchmarks. The origin is nginx returning a fixed 200; nginx as a plain reverse
+# proxy (1 worker, keep-alive upstream pool of 64); Gatehouse (release build, 1 worker) with one route and no
+# plugins, and a second route with gluu-oauth-auth + gluu-oauth-pep against the real test OP of end2end/op (one
+# client-credentials token, so every request after the first is a token-cache hit plus the PEP's rule evaluation),
+# and a third route of the same shape without plugins (`/plain`), which gets the same request as the OAuth route
+# (path length and Authorization header alike): the difference between the two is what the plugins cost.
 # Everything listens on 127.0.0.1 only.
 ORIGIN=18081 NGINX=18082 GATEHOUSE=18083 ADMIN=18084 OXD=18085 OP=18086
 
@@ -46,13 +46,16 @@ nginx -c "$work/origin.conf" & pids+=($!)
 ${NGINX_WRAPPER:-} nginx -c "$work/proxy.conf" & pids+=($!)
 nginx_pid=$!
 
-# GATEHOUSE_WRAPPER runs it under another program (valgrind); GATEHOUSE_SETTINGS adds settings (words).
-# Upstream connections are reused as nginx's are: 1,000 requests each (nginx's `keepalive_requests` default;
-# Kong's and Gatehouse's default is 100).
+# GATEHOUSE_WRAPPER runs it under another program (valgrind); GATEHOUSE_SETTINGS adds settings (words), later
+# ones overriding earlier ones. Gatehouse runs as the nginx proxy does, with one worker
+# (GATEHOUSE_SETTINGS="--nginx_worker_processes auto" for its default, one per core).
+# Upstream connections are kept as nginx's are: up to 64 idle ones (nginx's `keepalive 64` above; Kong's and
+# Gatehouse's default of 60 would close one in about a hundred under 64 concurrent requests and open a new one),
+# each reused for 1,000 requests (nginx's `keepalive_requests` default; Kong's and Gatehouse's default is 100).
 # shellcheck disable=SC2086,SC2206
 ${GATEHOUSE_WRAPPER:-} "$bin" start --prefix "$work/gatehouse" --log_level warn --proxy_listen "127.0.0.1:$GATEHOUSE" \
   --admin_listen "127.0.0.1:$ADMIN" --admin_gui_listen off --oxd_listen "127.0.0.1:$OXD ssl" \
-  --upstream_keepalive_max_requests 1000 ${GATEHOUSE_SETTINGS:-} \
+  --nginx_worker_processes 1 --upstream_keepalive_pool_size 64 --upstream_keepalive_max_requests 1000 ${GATEHOUSE_SETTINGS:-} \
   > "$work/gatehouse.log" 2>&1 & pids+=($!)
 gatehouse_pid=$!
 node end2end/op/server.js --port "$OP" > "$work/op.out" 2> "$work/op.log" & pids+=($!)
