@@ -85,3 +85,20 @@ curl -fs -X POST "http://127.0.0.1:$ADMIN/routes/oauth/plugins" -H 'content-type
   -d "{\"name\":\"gluu-oauth-pep\",\"config\":{$gluu,\"oauth_scope_expression\":\"$doc\"}}" >/dev/null
 for _ in $(seq 600); do curl -fs -H "authorization: Bearer $token" "http://127.0.0.1:$GATEHOUSE/oauth/x" >/dev/null && break; sleep 0.05; done
 for _ in $(seq 600); do curl -fs "http://127.0.0.1:$NGINX/" >/dev/null && break; sleep 0.05; done
+
+# The measured process of nginx: its worker, or nginx itself when it runs with `master_process off`.
+nginx_worker=$(pgrep -P "$nginx_pid" | head -1 || true)
+nginx_worker=${nginx_worker:-$nginx_pid}
+# `target NAME` sets what one measured target is: target_pid (whose CPU time counts; none for the origin),
+# target_port, target_path and target_header (the OAuth route and `plain` get the same request).
+target() {
+  target_path=/ target_header=
+  case $1 in
+    origin) target_pid='' target_port=$ORIGIN ;;
+    nginx) target_pid=$nginx_worker target_port=$NGINX ;;
+    gatehouse) target_pid=$gatehouse_pid target_port=$GATEHOUSE ;;
+    plain | oauth)
+      target_pid=$gatehouse_pid target_port=$GATEHOUSE target_path=/$1/x target_header="Authorization: Bearer $token" ;;
+    *) echo "bench: no target $1 (origin, nginx, gatehouse, plain, oauth)" >&2; return 1 ;;
+  esac
+}
